@@ -1,0 +1,148 @@
+import type { Finding } from '../contract';
+
+/**
+ * The order journal: the durable state behind every promise this package makes (a webhook 200, a
+ * reservation, a hold, "created in D365 exactly once"). Every method that returns has committed.
+ * Async so that a networked backend (Redis) can implement the same interface.
+ */
+
+/** A webhook (or reconciled) event as recorded before it is acknowledged. */
+export interface EventRecord {
+  seq: number;
+  shop: string;
+  /** X-Shopify-Webhook-Id, or `reconcile:<order id>:<updated_at>` for polled events. */
+  dedupeKey: string;
+  topic: string;
+  /** Shopify resource id the event is about (order id for orders/*; order_id for refunds), if any. */
+  resourceId?: string;
+  /** updated_at of the resource (orders/updated ordering). */
+  resourceUpdatedAt?: string;
+  /** Raw JSON body exactly as received. */
+  body: string;
+  /** msg.shopify as it will be emitted. */
+  meta: Record<string, unknown>;
+  receivedAt: number;
+  emittedAt?: number;
+}
+
+export type RecordEventInput = Omit<EventRecord, 'seq' | 'receivedAt' | 'emittedAt'>;
+
+export type RecordEventResult =
+  | { status: 'new'; seq: number }
+  | { status: 'duplicate' }
+  /** An orders/updated older than one already recorded for the same resource. */
+  | { status: 'stale'; newerUpdatedAt: string };
+
+export type OrderState =
+  | 'received' | 'checked' | 'held' | 'creating' | 'created' | 'cancelled' | 'closed' | 'failed';
+
+export interface OrderHistoryEntry {
+  at: number;
+  event: string;
+  detail?: string;
+}
+
+export interface OrderRecord {
+  shop: string;
+  orderId: string;
+  orderName?: string;
+  state: OrderState;
+  /** D365 document numbers/ids keyed by kind: salesOrder, salesOrderId, creditMemo:<refund id>, … */
+  documents: Record<string, string>;
+  history: OrderHistoryEntry[];
+  updatedAt: number;
+}
+
+export interface ReservationLine {
+  /** D365 item (+ variant) key, e.g. `1996-S` or `1996-S:RED`. */
+  item: string;
+  location: string;
+  quantity: number;
+  /** Units available to promise before any in-flight reservation: the reservation succeeds only if
+   * (sum of other orders' reservations for item+location) + quantity <= limit. */
+  limit: number;
+}
+
+export interface ReserveResult {
+  ok: boolean;
+  /** Lines that did not fit, with what was left for them. Nothing is reserved when ok is false. */
+  shortfalls: { item: string; location: string; requested: number; available: number }[];
+}
+
+export interface HoldRecord {
+  id: string;
+  shop: string;
+  orderId: string;
+  orderName?: string;
+  /** Router rule / route name that held it. */
+  route: string;
+  reason: string;
+  findings: Finding[];
+  /** The whole message needed to replay the order (serialisable parts only). */
+  msg: Record<string, unknown>;
+  heldBy: string;
+  heldAt: number;
+  /** For retry-later holds: when to retry next and how many attempts were made. */
+  retryAt?: number;
+  attempts: number;
+  status: 'held' | 'released' | 'discarded';
+  resolvedAt?: number;
+  resolvedBy?: string;
+  resolution?: string;
+}
+
+export interface HoldFilter {
+  status?: HoldRecord['status'];
+  code?: string;
+  route?: string;
+  olderThanMs?: number;
+  limit?: number;
+}
+
+export interface OrderJournal {
+  // --- webhook events ---------------------------------------------------------------------------
+  /** Records an event durably unless its dedupe key was seen (duplicate) or it is an older update. */
+  recordEvent(e: RecordEventInput): Promise<RecordEventResult>;
+  markEmitted(seq: number): Promise<void>;
+  /** Events recorded but never emitted (e.g. the process died between the 200 and the emit). */
+  unemittedEvents(limit?: number): Promise<EventRecord[]>;
+  /** Drops dedupe keys and emitted bodies older than the age; returns how many were dropped. */
+  pruneEvents(olderThanMs: number): Promise<number>;
+
+  // --- orders -----------------------------------------------------------------------------------
+  getOrder(shop: string, orderId: string): Promise<OrderRecord | undefined>;
+  /**
+   * Compare-and-set on the order's state: moves to `to` only if the current state is one of
+   * `from` (`undefined` in `from` = no record yet). Returns the record after the change, or
+   * undefined when the state did not match (someone else got there first).
+   */
+  transitionOrder(shop: string, orderId: string, from: readonly (OrderState | undefined)[], to: OrderState,
+    change?: { orderName?: string; documents?: Record<string, string>; event?: string; detail?: string }): Promise<OrderRecord | undefined>;
+  appendHistory(shop: string, orderId: string, event: string, detail?: string): Promise<void>;
+
+  // --- inventory reservations -------------------------------------------------------------------
+  /** All-or-nothing reservation of an order's lines (replaces that order's earlier reservation). */
+  reserve(orderKey: string, lines: readonly ReservationLine[]): Promise<ReserveResult>;
+  /** Releases an order's reservation (all lines, or only `quantities` per item+location). */
+  release(orderKey: string, quantities?: readonly { item: string; location: string; quantity: number }[]): Promise<number>;
+  reservedQuantity(item: string, location: string): Promise<number>;
+  reservationsOf(orderKey: string): Promise<{ item: string; location: string; quantity: number }[]>;
+
+  // --- exception holds --------------------------------------------------------------------------
+  putHold(h: Omit<HoldRecord, 'status' | 'attempts'> & { attempts?: number }): Promise<HoldRecord>;
+  getHold(id: string): Promise<HoldRecord | undefined>;
+  listHolds(filter?: HoldFilter): Promise<HoldRecord[]>;
+  /** Due retry-later holds (retryAt <= now), oldest first. */
+  dueRetries(now: number, limit?: number): Promise<HoldRecord[]>;
+  /** Moves a held hold to released/discarded exactly once; returns undefined if it was not 'held'. */
+  resolveHold(id: string, status: 'released' | 'discarded', by: string, resolution?: string): Promise<HoldRecord | undefined>;
+  rescheduleHold(id: string, retryAt: number | undefined, attempts: number): Promise<void>;
+
+  // --- singletons and cursors ---------------------------------------------------------------------
+  /** Takes or renews a named lease for `owner` (one instance runs a poll); false if another holds it. */
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  getCursor(name: string): Promise<string | undefined>;
+  setCursor(name: string, value: string): Promise<void>;
+
+  close(): Promise<void>;
+}
