@@ -1,0 +1,49 @@
+import type { Node, NodeMessageInFlow } from 'node-red';
+import { z } from 'zod';
+import { Erp, FindingInput, ORDER_TOPICS, Order, appendFindings, formatZodError, hasBlocking } from '../contract';
+import type { Finding, OrderMessage, ShopifyTopic } from '../contract';
+import { StatusCounter } from './status';
+import { onInput } from './types';
+
+export const CheckMode = z.enum(['annotate', 'divert']);
+export type CheckMode = z.infer<typeof CheckMode>;
+
+export interface CheckOutcome {
+  findings: Omit<FindingInput, 'check'>[];
+  /** The part of msg.erp this check fills (shallow-merged into msg.erp). */
+  erp?: Partial<Erp>;
+}
+
+export type CheckFn = (order: Order, msg: OrderMessage) => Promise<CheckOutcome> | CheckOutcome;
+
+/**
+ * The shared runtime of every check node: takes an order message, runs the check, replaces this
+ * check's earlier findings (a released order is re-checked, not double-flagged), fills msg.erp, and
+ * sends on output 1, or on output 2 in divert mode when a blocking finding was added.
+ * Messages that are not orders (refunds, shipments) pass through output 1 untouched.
+ */
+export function wireCheckNode(node: Node, check: string, mode: CheckMode, run: CheckFn): StatusCounter {
+  const status = new StatusCounter(node, ['passed', 'flagged', 'skipped'], ['flagged']);
+  onInput(node, async (raw: NodeMessageInFlow, send) => {
+    const msg = raw as unknown as OrderMessage;
+    if (!ORDER_TOPICS.includes(msg.topic as ShopifyTopic) && msg.topic !== undefined && msg.topic !== '') {
+      status.add('skipped');
+      send([raw, null]);
+      return;
+    }
+    msg.findings = (Array.isArray(msg.findings) ? msg.findings : []).filter((f: Finding) => f.check !== check);
+    const parsed = Order.safeParse(msg.payload);
+    let outcome: CheckOutcome;
+    if (!parsed.success) {
+      outcome = { findings: [{ code: 'PAYLOAD_INVALID', severity: 'error', message: `msg.payload is not a Shopify order: ${formatZodError(parsed.error)}` }] };
+    } else {
+      outcome = await run(parsed.data, msg);
+    }
+    appendFindings(msg, check, outcome.findings);
+    if (outcome.erp) msg.erp = { ...(msg.erp ?? {}), ...outcome.erp };
+    const blocked = hasBlocking(msg.findings.filter((f) => f.check === check));
+    status.add(blocked ? 'flagged' : 'passed');
+    send(mode === 'divert' && blocked ? [null, raw] : [raw, null]);
+  }, (err) => status.fail(err.message));
+  return status;
+}

@@ -1,0 +1,32 @@
+import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
+
+/** Node-RED's send/done as passed to a 3-argument input handler. */
+export type Send = (msg: NodeMessage | (NodeMessage | NodeMessage[] | null)[]) => void;
+export type Done = (err?: Error) => void;
+export type InputHandler = (msg: NodeMessageInFlow, send: Send, done: Done) => void;
+
+/** Registers an async input handler that always ends in done() or done(err), never an unhandled rejection.
+ * The wrapper is a literal 3-parameter function: Node-RED counts handler.length to decide that done is used. */
+export function onInput(node: Node, handler: (msg: NodeMessageInFlow, send: Send) => Promise<void> | void,
+  onError?: (err: Error) => void): void {
+  node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
+    let p: Promise<void> | void;
+    try {
+      p = handler(msg, send);
+    } catch (e) {
+      const err = toError(e);
+      onError?.(err);
+      done(err);
+      return;
+    }
+    Promise.resolve(p).then(() => done(), (e: unknown) => {
+      const err = toError(e);
+      onError?.(err);
+      done(err);
+    });
+  });
+}
+
+export function toError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
