@@ -1,0 +1,12 @@
+/** What the nodes need from the Shopify Admin GraphQL API, as an interface (the client implements it). */
+export interface GraphqlOptions {
+  /** Adds `@idempotent(key: …)` semantics: the client sends the key so a retry returns the original result.
+   * Mandatory for inventory adjustments and refundCreate from API 2026-04. */
+  idempotencyKey?: string;
+}
+
+export interface ShopifyAdminApi {
+  /** Runs a query or mutation and returns `data`; throws a typed error for GraphQL errors/throttling
+   * that retries could not resolve. userErrors are returned inside data for the caller to judge. */
+  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, opts?: GraphqlOptions): Promise<T>;
+}
