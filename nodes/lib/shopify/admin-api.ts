@@ -1,7 +1,8 @@
 /** What the nodes need from the Shopify Admin GraphQL API, as an interface (the client implements it). */
 export interface GraphqlOptions {
-  /** Adds `@idempotent(key: …)` semantics: the client sends the key so a retry returns the original result.
-   * Mandatory for inventory adjustments and refundCreate from API 2026-04. */
+  /** For mutations written with `@idempotent(key: $idempotencyKey)` (mandatory for inventory adjustments and
+   * refundCreate from API 2026-04): the client passes it as the `idempotencyKey` variable and keeps it across
+   * its own retries, so a retried call returns the original result instead of acting twice. */
   idempotencyKey?: string;
 }
 
