@@ -1,0 +1,170 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { randomUUID } from 'crypto';
+import { z } from 'zod';
+import { ORDER_TOPICS, Order, formatZodError } from './lib/contract';
+import type { Finding, OrderMessage, ShopifyTopic } from './lib/contract';
+import type { HoldRecord, OrderJournal } from './lib/journal/journal';
+import { registerHoldsAdmin } from './lib/node-red/holds-admin';
+import { StatusCounter } from './lib/node-red/status';
+import { onInput } from './lib/node-red/types';
+import { HoldRegistry } from './lib/router/holds';
+import { orderIdentity, storableMessage } from './lib/router/hold-message';
+import type { Routing } from './lib/router/hold-message';
+import { Rule, decide, outputRuleNames, parseSchedule } from './lib/router/rules';
+
+const Config = z.object({
+  name: z.string().optional(),
+  journal: z.string().min(1, 'choose an order journal'),
+  rules: z.array(Rule).default([]),
+  retrySchedule: z.string().default('1m, 5m, 15m, 1h'),
+  retryPollS: z.coerce.number().positive().default(5),
+});
+
+interface JournalNode extends Node { getJournal(): OrderJournal }
+
+export = function (RED: NodeAPI) {
+  const registry = new HoldRegistry();
+  registerHoldsAdmin(RED, registry);
+
+  function OrderExceptionRouter(this: Node, def: NodeDef & Record<string, unknown>) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new StatusCounter(node, ['clean', 'routed', 'held', 'retrying', 'released'], ['held', 'retrying']);
+    const parsed = Config.safeParse(def);
+    if (!parsed.success) {
+      status.fail('invalid config');
+      node.error(`order-exception-router: ${formatZodError(parsed.error)}`);
+      return;
+    }
+    const cfg = parsed.data;
+    let schedule: number[];
+    try {
+      schedule = parseSchedule(cfg.retrySchedule);
+    } catch (e) {
+      status.fail('invalid config');
+      node.error(`order-exception-router: ${(e as Error).message}`);
+      return;
+    }
+    const journalNode = RED.nodes.getNode(cfg.journal) as JournalNode | null;
+    if (!journalNode || typeof journalNode.getJournal !== 'function') {
+      status.fail('no journal');
+      node.error('order-exception-router: the order journal config node is missing');
+      return;
+    }
+    const journal = journalNode.getJournal();
+    const routeOutputs = outputRuleNames(cfg.rules).length;
+    const outputs = 1 + routeOutputs + 2; // clean, one per output rule, held (notification), re-check
+    const HELD = outputs - 2;
+    const RECHECK = outputs - 1;
+
+    const sendOn = (index: number, msg: NodeMessage, send: (m: (NodeMessage | null)[]) => void) => {
+      const out: (NodeMessage | null)[] = new Array(outputs).fill(null);
+      out[index] = msg;
+      send(out);
+    };
+
+    const hold = async (msg: OrderMessage, route: string, reason: string, retryAt: number | undefined, attempts: number) => {
+      const id = orderIdentity(msg);
+      const record = await journal.putHold({
+        id: randomUUID(), ...id, route, reason, findings: (msg.findings ?? []) as Finding[], msg: storableMessage(msg),
+        heldBy: node.id, heldAt: Date.now(), retryAt, attempts,
+      });
+      await journal.appendHistory(id.shop, id.orderId, retryAt ? 'hold:retry-later' : 'hold:held', `${route}: ${reason}`);
+      return record;
+    };
+
+    onInput(node, async (raw, send) => {
+      const msg = raw as unknown as OrderMessage;
+      if (msg.topic && !ORDER_TOPICS.includes(msg.topic as ShopifyTopic)) {
+        // Refunds, shipments and other lifecycle events are not validated orders: pass them on.
+        status.add('clean');
+        sendOn(0, raw, send);
+        return;
+      }
+      const order = Order.safeParse(msg.payload);
+      const prev = (msg.routing ?? {}) as Partial<Routing>;
+      const { decision, findings } = decide(order.success ? order.data : undefined, (msg.findings ?? []) as Finding[], cfg.rules);
+      msg.findings = findings;
+      const routing: Routing = { decision: 'clean', at: new Date().toISOString(), attempts: prev.attempts ?? 0 };
+      msg.routing = routing;
+      switch (decision.action) {
+        case 'clean':
+          status.add('clean');
+          sendOn(0, raw, send);
+          return;
+        case 'output':
+          Object.assign(routing, { decision: 'output', rule: decision.rule.name });
+          status.add('routed');
+          sendOn(1 + decision.output, raw, send);
+          return;
+        case 'retry': {
+          const attempts = routing.attempts + 1;
+          routing.rule = decision.rule?.name;
+          if (attempts <= schedule.length) {
+            Object.assign(routing, { decision: 'retry', attempts });
+            const h = await hold(msg, decision.rule?.name ?? 'retry', decision.reason, Date.now() + schedule[attempts - 1]!, attempts);
+            routing.holdId = h.id;
+            status.add('retrying');
+            return;
+          }
+          routing.decision = 'hold';
+          const h = await hold(msg, decision.rule?.name ?? 'retry', `retries exhausted after ${attempts - 1} attempts; ${decision.reason}`, undefined, attempts - 1);
+          routing.holdId = h.id;
+          status.add('held');
+          sendOn(HELD, raw, send);
+          return;
+        }
+        case 'hold': {
+          Object.assign(routing, { decision: 'hold', rule: decision.rule?.name });
+          const h = await hold(msg, decision.rule?.name ?? 'unrouted', decision.reason, undefined, routing.attempts);
+          routing.holdId = h.id;
+          status.add('held');
+          sendOn(HELD, raw, send);
+          return;
+        }
+      }
+    }, (err) => status.fail(err.message));
+
+    /** Re-emits a released hold: through the checks again (re-check output), or straight on when forced. */
+    const emitReleased = (h: HoldRecord, opts: { force: boolean; by: string }) => {
+      const msg = { ...h.msg, _msgid: RED.util.generateId() } as OrderMessage;
+      msg.shopify = { ...(msg.shopify ?? { shop: h.shop, topic: String(msg.topic ?? '') }), source: opts.by === 'retry' ? 'retry' : 'release' };
+      msg.routing = { decision: opts.by === 'retry' ? 'retried' : 'released', at: new Date().toISOString(), attempts: h.attempts, holdId: h.id, by: opts.by } satisfies Routing;
+      if (opts.force) {
+        msg.findings = (msg.findings ?? []).map((f) => (f.severity === 'error'
+          ? { ...f, severity: 'warning' as const, message: `${f.message} (released by ${opts.by} without re-check)` } : f));
+      }
+      status.add('released');
+      sendOn(opts.force ? 0 : RECHECK, msg as unknown as NodeMessage, (m) => node.send(m));
+    };
+    registry.register({ id: node.id, name: cfg.name || 'order-exception-router', journal, emitReleased });
+
+    // Retry-later: due holds are taken with the same compare-and-set a person's release uses, so one
+    // instance (and one tick) re-emits each. Survives restarts because the schedule lives in the journal.
+    let polling = false;
+    const pollRetries = async () => {
+      if (polling) return;
+      polling = true;
+      try {
+        for (const h of await journal.dueRetries(Date.now(), 100)) {
+          if (h.heldBy !== node.id) continue;
+          const taken = await journal.resolveHold(h.id, 'released', 'retry', `retry attempt ${h.attempts}`);
+          if (taken) emitReleased(taken, { force: false, by: 'retry' });
+        }
+      } catch (e) {
+        status.fail(`retry poll: ${(e as Error).message}`);
+      } finally {
+        polling = false;
+      }
+    };
+    const timer = setInterval(() => void pollRetries(), cfg.retryPollS * 1000);
+    timer.unref();
+    node.on('close', () => {
+      clearInterval(timer);
+      registry.unregister(node.id);
+      node.status({});
+    });
+  }
+
+  RED.nodes.registerType('order-exception-router', OrderExceptionRouter);
+};
