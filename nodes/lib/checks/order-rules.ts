@@ -1,0 +1,217 @@
+import { z } from 'zod';
+import { FinancialStatus } from '../contract';
+import type { Erp, Order } from '../contract';
+import type { CheckOutcome } from '../node-red/check-node';
+import { commaList } from './csv';
+
+/**
+ * The shopify-order-check rules: required fields, shipping-method mapping, payment state, test and
+ * cancelled orders, risk, currency. Pure: no D365, no Node-RED; every problem of an order is reported.
+ */
+
+/** `email`, `shipping_address.zip`, `line_items[*].sku`, `line_items[0].title`; `a|b` means "a or b". */
+const PATH_ALT = /^[A-Za-z_][A-Za-z0-9_]*(\[(\d+|\*)\])*(\.[A-Za-z_][A-Za-z0-9_]*(\[(\d+|\*)\])*)*$/;
+export const REQUIRED_PATH_HINT = 'a dotted path such as shipping_address.zip or line_items[*].sku; use | for alternatives (email|phone)';
+
+export const RequiredFieldRow = z.object({
+  path: z.string().trim().min(1, 'required field path is empty')
+    .refine((p) => p.split('|').every((alt) => PATH_ALT.test(alt.trim())), { message: `not a field path: expected ${REQUIRED_PATH_HINT}` }),
+  /** `shipping`: only when a line requires shipping (e.g. street and city of the ship-to). */
+  when: z.enum(['always', 'shipping']).default('always'),
+});
+export type RequiredFieldRow = z.infer<typeof RequiredFieldRow>;
+
+// BC shipment method, shipping agent and agent service codes are Code[10].
+const bcCode = (what: string) => z.string().trim().max(10, `${what} is longer than 10 characters (a Business Central code)`);
+
+export const ShippingMapRow = z.object({
+  /** Matched case-insensitively against the shipping line's `code`, then its `title`. */
+  match: z.string().trim().min(1, 'shipping code/title is empty'),
+  method: bcCode('shipment method').min(1, 'shipment method code is empty'),
+  agent: bcCode('shipping agent').default(''),
+  service: bcCode('shipping agent service').default(''),
+});
+export type ShippingMapRow = z.infer<typeof ShippingMapRow>;
+
+export const DEFAULT_REQUIRED_FIELDS: RequiredFieldRow[] = [
+  { path: 'shipping_address.address1', when: 'shipping' },
+  { path: 'shipping_address.city', when: 'shipping' },
+];
+
+export const OrderRules = z.object({
+  requireContact: z.boolean().default(true),
+  requireShippingAddress: z.boolean().default(true),
+  requireCountry: z.boolean().default(true),
+  requireSku: z.boolean().default(true),
+  requiredFields: z.array(RequiredFieldRow).default(DEFAULT_REQUIRED_FIELDS),
+  shippingMap: z.array(ShippingMapRow).default([]),
+  /** Used for a shipping line no row maps; empty = report SHIPPING_METHOD_UNMAPPED instead. */
+  defaultShipmentMethod: bcCode('default shipment method').default(''),
+  allowedFinancialStatuses: commaList.pipe(z.array(FinancialStatus)).default(['paid', 'authorized']),
+  testOrders: z.enum(['block', 'warn', 'allow']).default('block'),
+  highRiskTags: commaList.default(['high-risk']),
+  /** ISO codes; empty allows any currency. */
+  allowedCurrencies: commaList.pipe(z.array(z.string().regex(/^[A-Z]{3}$/, 'currency codes are three capital letters, e.g. USD'))).default([]),
+});
+export type OrderRules = z.infer<typeof OrderRules>;
+
+type Finding = CheckOutcome['findings'][number];
+
+export function checkOrderRules(order: Order, rules: OrderRules): CheckOutcome {
+  const findings: Finding[] = [];
+  const erp: Partial<Erp> = { currencyCode: order.currency };
+  const needsShipping = order.line_items.some((l) => l.requires_shipping !== false);
+
+  if (order.cancelled_at) {
+    findings.push({ code: 'ORDER_CANCELLED', severity: 'error', path: 'cancelled_at',
+      message: `Order ${order.name} was cancelled at ${order.cancelled_at}${order.cancel_reason ? ` (reason: ${order.cancel_reason})` : ''}` });
+  }
+  if (order.test && rules.testOrders !== 'allow') {
+    findings.push({ code: 'TEST_ORDER', severity: rules.testOrders === 'block' ? 'error' : 'warning', path: 'test',
+      message: `Order ${order.name} is a test order` });
+  }
+
+  // Built-in required fields, each with its own code so the router and a person can tell them apart.
+  const reportedMissing = new Set<string>();
+  if (rules.requireContact && !present(order.email) && !present(order.contact_email) && !present(order.phone)
+    && !present(order.customer?.email) && !present(order.customer?.phone)) {
+    findings.push({ code: 'CONTACT_MISSING', severity: 'error', path: 'email',
+      message: `Order ${order.name} has neither an email address nor a phone number (order or customer)` });
+  }
+  const ship = order.shipping_address;
+  if (rules.requireShippingAddress && needsShipping && !ship) {
+    reportedMissing.add('shipping_address');
+    findings.push({ code: 'SHIPPING_ADDRESS_MISSING', severity: 'error', path: 'shipping_address',
+      message: `Order ${order.name} has lines that require shipping but no shipping address` });
+  }
+  if (rules.requireCountry) {
+    // Ship-to country when there is a ship-to; otherwise the billing country decides tax and customer defaults.
+    const [addr, where] = ship ? [ship, 'shipping_address'] : [order.billing_address, 'billing_address'];
+    if (!(ship == null && reportedMissing.has('shipping_address')) && !present(addr?.country_code)) {
+      findings.push({ code: 'COUNTRY_MISSING', severity: 'error', path: `${where}.country_code`,
+        message: addr ? `The ${where.replace('_', ' ')} of order ${order.name} has no country code` : `Order ${order.name} has no address with a country` });
+    }
+  }
+  if (rules.requireSku) {
+    order.line_items.forEach((l, i) => {
+      if (!present(l.sku)) {
+        findings.push({ code: 'SKU_MISSING', severity: 'error', path: `line_items[${i}].sku`,
+          message: `Line ${i + 1} ("${l.name ?? l.title}") has no SKU` });
+      }
+    });
+  }
+  for (const row of rules.requiredFields) {
+    if (row.when === 'shipping' && !needsShipping) continue;
+    const alts = row.path.split('|').map((p) => p.trim());
+    // A field under an object already reported missing (the whole ship-to) is not reported again.
+    if (alts.every((p) => reportedMissing.has(p.split(/[.[]/)[0]!))) continue;
+    const missing = missingPaths(order, alts);
+    for (const path of missing) {
+      findings.push({ code: 'REQUIRED_FIELD_MISSING', severity: 'error', path,
+        message: alts.length > 1 ? `None of ${alts.join(' / ')} is filled in` : `Required field ${path} is empty` });
+    }
+  }
+
+  // Shipping method: D365 carries one per order; the first shipping line decides.
+  const lines = order.shipping_lines.map((s, i) => ({ s, i })).filter(({ s }) => !s.is_removed);
+  const mapped = lines.map(({ s, i }) => ({ i, s, row: mapShipping(rules.shippingMap, s.code, s.title) }));
+  const first = mapped[0];
+  if (first?.row) {
+    erp.shipmentMethod = shipmentMethod(first.row);
+  } else if (first || needsShipping) {
+    const what = first ? `shipping line "${first.s.title}"${first.s.code ? ` (code ${first.s.code})` : ''}` : 'an order without a shipping line';
+    if (rules.defaultShipmentMethod) {
+      erp.shipmentMethod = { code: rules.defaultShipmentMethod };
+      findings.push({ code: 'SHIPPING_METHOD_DEFAULTED', severity: 'info', path: first ? `shipping_lines[${first.i}]` : 'shipping_lines',
+        message: `No mapping for ${what}; using the default shipment method ${rules.defaultShipmentMethod}` });
+    } else {
+      findings.push({ code: 'SHIPPING_METHOD_UNMAPPED', severity: 'error', path: first ? `shipping_lines[${first.i}].code` : 'shipping_lines',
+        message: `No D365 shipment method is mapped for ${what}` });
+    }
+  }
+  for (const m of mapped.slice(1)) {
+    const code = m.row?.method ?? rules.defaultShipmentMethod;
+    if (erp.shipmentMethod && code !== erp.shipmentMethod.code) {
+      findings.push({ code: 'SHIPPING_METHOD_AMBIGUOUS', severity: 'warning', path: `shipping_lines[${m.i}]`,
+        message: `Shipping line "${m.s.title}" maps to ${code || 'nothing'}, but the order uses ${erp.shipmentMethod.code} from its first shipping line` });
+    }
+  }
+
+  const fs = order.financial_status ?? null;
+  if (!fs || !rules.allowedFinancialStatuses.includes(fs)) {
+    findings.push({ code: 'FINANCIAL_STATUS_NOT_ALLOWED', severity: 'error', path: 'financial_status',
+      message: `Financial status ${fs ?? '(none)'} is not allowed (allowed: ${rules.allowedFinancialStatuses.join(', ') || 'none'})` });
+  }
+
+  const risk = riskReason(order, rules.highRiskTags);
+  if (risk) findings.push({ code: 'HIGH_RISK', severity: 'error', path: risk.path, message: `Order ${order.name} is high risk: ${risk.why}` });
+
+  if (rules.allowedCurrencies.length && !rules.allowedCurrencies.includes(order.currency)) {
+    findings.push({ code: 'CURRENCY_NOT_ALLOWED', severity: 'error', path: 'currency',
+      message: `Currency ${order.currency} is not allowed (allowed: ${rules.allowedCurrencies.join(', ')})` });
+  }
+  return { findings, erp };
+}
+
+function shipmentMethod(row: ShippingMapRow): NonNullable<Erp['shipmentMethod']> {
+  return { code: row.method, ...(row.agent ? { agent: row.agent } : {}), ...(row.service ? { service: row.service } : {}) };
+}
+
+export function mapShipping(table: readonly ShippingMapRow[], code: string | null | undefined, title: string): ShippingMapRow | undefined {
+  const eq = (a: string, b: string | null | undefined) => !!b && a.localeCompare(b.trim(), undefined, { sensitivity: 'accent' }) === 0;
+  return table.find((r) => eq(r.match, code)) ?? table.find((r) => eq(r.match, title));
+}
+
+function riskReason(order: Order, tags: readonly string[]): { path: string; why: string } | undefined {
+  const orderTags = order.tags.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+  const tag = tags.find((t) => orderTags.includes(t.toLowerCase()));
+  if (tag) return { path: 'tags', why: `tagged "${tag}"` };
+  // REST orders carry no risk; a flow may merge the Order Risk resource in as `risks`.
+  const risks = (order as Record<string, unknown>).risks;
+  if (Array.isArray(risks)) {
+    const i = risks.findIndex((r) => r && typeof r === 'object' && (r as { recommendation?: unknown }).recommendation === 'cancel');
+    if (i >= 0) return { path: `risks[${i}]`, why: `risk assessment recommends cancelling${typeof risks[i].message === 'string' ? ` (${risks[i].message})` : ''}` };
+  }
+  return undefined;
+}
+
+function present(v: unknown): boolean {
+  if (v == null) return false;
+  if (typeof v === 'string') return v.trim() !== '';
+  if (Array.isArray(v)) return v.length > 0;
+  return true;
+}
+
+type Seg = string | number | '*';
+function parsePath(path: string): Seg[] {
+  const segs: Seg[] = [];
+  for (const part of path.split('.')) {
+    const m = /^([^[]+)((?:\[(?:\d+|\*)\])*)$/.exec(part)!;
+    segs.push(m[1]!);
+    for (const idx of m[2]!.matchAll(/\[(\d+|\*)\]/g)) segs.push(idx[1] === '*' ? '*' : Number(idx[1]));
+  }
+  return segs;
+}
+
+/** Resolves a path to every concrete (path, value) it names; `[*]` fans out. Own properties only. */
+function resolve(root: unknown, segs: Seg[], at = ''): { path: string; value: unknown }[] {
+  if (!segs.length) return [{ path: at, value: root }];
+  const [seg, ...rest] = segs;
+  if (seg === '*') {
+    if (!Array.isArray(root)) return [{ path: `${at}[*]`, value: undefined }];
+    return root.flatMap((v, i) => resolve(v, rest, `${at}[${i}]`));
+  }
+  const key = typeof seg === 'number' ? `[${seg}]` : at ? `.${seg}` : seg;
+  const next = root != null && typeof root === 'object' && Object.prototype.hasOwnProperty.call(root, seg)
+    ? (root as Record<string | number, unknown>)[seg] : undefined;
+  return resolve(next, rest, `${at}${key}`);
+}
+
+/** The concrete paths that are empty; with alternatives, only when every alternative is empty. */
+function missingPaths(order: Order, alts: string[]): string[] {
+  const resolved = alts.map((p) => resolve(order, parsePath(p)));
+  if (alts.length > 1) {
+    return resolved.some((r) => r.some((x) => present(x.value))) ? [] : [alts.join('|')];
+  }
+  return resolved[0]!.filter((x) => !present(x.value)).map((x) => x.path);
+}
