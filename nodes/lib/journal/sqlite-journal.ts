@@ -1,0 +1,412 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'fs';
+import path from 'path';
+import { z } from 'zod';
+import { Finding, formatZodError } from '../contract';
+import { parseInstant } from './instant';
+import type {
+  EventRecord, HoldFilter, HoldRecord, OrderJournal, OrderRecord, OrderState, RecordEventInput, RecordEventResult,
+  ReservationLine, ReserveResult,
+} from './journal';
+import { migrate } from './sqlite-migrations';
+import { ORDER_STATES, decodeEvent, decodeHold, decodeOrder, encodeJson } from './sqlite-rows';
+
+export interface SqliteJournalOptions {
+  /** Clock in epoch ms (tests move it to expire leases and age events). */
+  now?: () => number;
+  /** How long a write waits for another process holding the file's write lock before failing. */
+  busyTimeoutMs?: number;
+}
+
+// Inputs are validated before they touch the database so a bad caller gets a clear message, not a
+// constraint error or, worse, a stored row that fails to decode later.
+const nonEmpty = z.string().min(1);
+const RecordEventSchema = z.object({
+  shop: nonEmpty,
+  dedupeKey: nonEmpty,
+  topic: nonEmpty,
+  resourceId: z.string().optional(),
+  resourceUpdatedAt: z.string().optional(),
+  body: z.string(),
+  meta: z.record(z.string(), z.unknown()),
+});
+const quantity = z.number().finite().nonnegative();
+const ReservationLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity, limit: z.number().finite() });
+const ReleaseLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity });
+const OrderStateSchema = z.enum(ORDER_STATES);
+const PutHoldSchema = z.object({
+  id: nonEmpty,
+  shop: nonEmpty,
+  orderId: nonEmpty,
+  orderName: z.string().optional(),
+  route: z.string(),
+  reason: z.string(),
+  findings: z.array(Finding),
+  msg: z.record(z.string(), z.unknown()),
+  heldBy: z.string(),
+  heldAt: z.number().finite(),
+  retryAt: z.number().finite().optional(),
+  attempts: z.number().int().nonnegative().default(0),
+});
+
+function check<T>(schema: z.ZodType<T>, what: string, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new Error(`order journal: invalid ${what}: ${formatZodError(r.error)}`);
+  return r.data;
+}
+
+const ORDER_TOPIC_PREFIX = 'orders/';
+
+/**
+ * The embedded journal backend: one SQLite file (or `:memory:`), shared by every node of a
+ * Node-RED instance and by several Node-RED processes on the same machine.
+ *
+ * better-sqlite3 is synchronous, so each method has committed before its promise is even created;
+ * a promise that resolves means the write is on disk. Every write runs in an IMMEDIATE transaction:
+ * it takes the file's write lock before reading, so check-then-write sequences (dedupe, CAS,
+ * reservations, leases) are atomic across processes, and a second process waits (busy_timeout)
+ * instead of failing or reading a snapshot that is about to be stale.
+ */
+export class SqliteJournal implements OrderJournal {
+  private readonly now: () => number;
+  private readonly s: ReturnType<typeof prepare>;
+
+  private constructor(private readonly db: Database.Database, readonly file: string, opts: SqliteJournalOptions) {
+    this.now = opts.now ?? Date.now;
+    this.s = prepare(db);
+  }
+
+  /** Opens (creating directories, the file and the schema as needed) a journal. `:memory:` gives a private, non-durable one. */
+  static open(file: string, opts: SqliteJournalOptions = {}): SqliteJournal {
+    const memory = file === ':memory:';
+    let db: Database.Database;
+    try {
+      if (!memory) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      db = new Database(file);
+    } catch (e) {
+      throw new Error(`order journal: cannot open ${file}: ${(e as Error).message}`);
+    }
+    try {
+      // busy_timeout first: switching to WAL and migrating need the write lock another process may hold.
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000))}`);
+      if (!memory) {
+        // WAL: readers never block the writer and vice versa, which several nodes and processes need.
+        const mode = db.pragma('journal_mode = WAL', { simple: true });
+        if (String(mode).toLowerCase() !== 'wal') throw new Error(`the file system does not support WAL (journal_mode stays ${String(mode)})`);
+      }
+      // synchronous = FULL: in WAL mode NORMAL may lose the last commits on power loss or an OS crash
+      // (they are only in the OS cache). Every table here backs a promise already made to someone
+      // else (the 200 that stops Shopify retrying, a reservation, a hold), so a commit must reach the
+      // disk before the method returns. The setting is per connection, hence for all tables; the
+      // cost is one fsync per commit, small next to the HTTP calls around each write.
+      db.pragma('synchronous = FULL');
+      migrate(db, (opts.now ?? Date.now)());
+    } catch (e) {
+      db.close();
+      throw new Error(`order journal: cannot open ${file}: ${(e as Error).message}`);
+    }
+    return new SqliteJournal(db, file, opts);
+  }
+
+  /** Runs synchronous work as a settled promise: thrown errors become rejections, never sync throws. */
+  private run<T>(fn: () => T): Promise<T> {
+    if (!this.db.open) return Promise.reject(new Error('order journal: the journal is closed'));
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private write<T>(fn: () => T): Promise<T> {
+    return this.run(() => this.db.transaction(fn).immediate());
+  }
+
+  // --- webhook events -----------------------------------------------------------------------------
+
+  recordEvent(input: RecordEventInput): Promise<RecordEventResult> {
+    return this.write((): RecordEventResult => {
+      const e = check(RecordEventSchema, 'event', input);
+      if (this.s.eventByKey.get(e.shop, e.dedupeKey)) return { status: 'duplicate' };
+      // An unparseable or offset-less updated_at is recorded but takes no part in ordering.
+      const updatedMs = parseInstant(e.resourceUpdatedAt);
+      if (e.topic.startsWith(ORDER_TOPIC_PREFIX) && e.resourceId !== undefined && updatedMs !== undefined) {
+        const newer = this.s.newerOrderEvent.get(e.shop, e.resourceId, updatedMs) as { resource_updated_at: string } | undefined;
+        if (newer) return { status: 'stale', newerUpdatedAt: newer.resource_updated_at };
+      }
+      const info = this.s.insertEvent.run(e.shop, e.dedupeKey, e.topic, e.resourceId ?? null, e.resourceUpdatedAt ?? null,
+        updatedMs ?? null, e.body, encodeJson('event meta', e.meta), this.now());
+      return { status: 'new', seq: Number(info.lastInsertRowid) };
+    });
+  }
+
+  markEmitted(seq: number): Promise<void> {
+    return this.write(() => {
+      this.s.markEmitted.run(this.now(), seq);
+    });
+  }
+
+  unemittedEvents(limit?: number): Promise<EventRecord[]> {
+    return this.run(() => this.s.unemitted.all(limitArg(limit)).map(decodeEvent));
+  }
+
+  pruneEvents(olderThanMs: number): Promise<number> {
+    return this.write(() => this.s.pruneEvents.run(this.now() - olderThanMs).changes);
+  }
+
+  // --- orders -------------------------------------------------------------------------------------
+
+  getOrder(shop: string, orderId: string): Promise<OrderRecord | undefined> {
+    return this.run(() => this.readOrder(shop, orderId));
+  }
+
+  private readOrder(shop: string, orderId: string): OrderRecord | undefined {
+    const row = this.s.order.get(shop, orderId);
+    return row === undefined ? undefined : decodeOrder(row, this.s.history.all(shop, orderId));
+  }
+
+  transitionOrder(shop: string, orderId: string, from: readonly (OrderState | undefined)[], to: OrderState,
+    change: { orderName?: string; documents?: Record<string, string>; event?: string; detail?: string } = {}): Promise<OrderRecord | undefined> {
+    return this.write(() => {
+      check(nonEmpty, 'shop', shop);
+      check(nonEmpty, 'order id', orderId);
+      check(OrderStateSchema, 'target state', to);
+      const documents = check(z.record(z.string(), z.string()).optional(), 'documents', change.documents);
+      const current = this.readOrder(shop, orderId);
+      if (current ? !from.includes(current.state) : !from.includes(undefined)) return undefined;
+      const at = this.now();
+      // Spread (not Object.assign) so a `__proto__` key stays data and never becomes a prototype.
+      const merged = encodeJson('order documents', { ...(current?.documents ?? {}), ...(documents ?? {}) });
+      const name = change.orderName ?? current?.orderName ?? null;
+      if (current) this.s.updateOrder.run(to, name, merged, at, shop, orderId);
+      else this.s.insertOrder.run(shop, orderId, name, to, merged, at);
+      this.s.insertHistory.run(shop, orderId, at, change.event ?? `state:${to}`, change.detail ?? null);
+      return this.readOrder(shop, orderId);
+    });
+  }
+
+  /** History is keyed by shop + order id; entries written before the order record exists show once it does. */
+  appendHistory(shop: string, orderId: string, event: string, detail?: string): Promise<void> {
+    return this.write(() => {
+      const at = this.now();
+      this.s.insertHistory.run(shop, orderId, at, event, detail ?? null);
+      this.s.touchOrder.run(at, shop, orderId);
+    });
+  }
+
+  // --- inventory reservations ---------------------------------------------------------------------
+
+  reserve(orderKey: string, lines: readonly ReservationLine[]): Promise<ReserveResult> {
+    return this.write((): ReserveResult => {
+      check(nonEmpty, 'order key', orderKey);
+      const parsed = check(z.array(ReservationLineSchema), 'reservation lines', lines);
+      // Several lines of one order on the same item+location are one demand; the tightest limit wins.
+      const wanted = new Map<string, { item: string; location: string; quantity: number; limit: number }>();
+      for (const l of parsed) {
+        const k = JSON.stringify([l.item, l.location]);
+        const w = wanted.get(k);
+        if (w) {
+          w.quantity += l.quantity;
+          w.limit = Math.min(w.limit, l.limit);
+        } else wanted.set(k, { ...l });
+      }
+      const shortfalls: ReserveResult['shortfalls'] = [];
+      for (const w of wanted.values()) {
+        if (w.quantity === 0) continue;
+        const others = (this.s.reservedByOthers.get(w.item, w.location, orderKey) as { q: number }).q;
+        if (others + w.quantity > w.limit) {
+          shortfalls.push({ item: w.item, location: w.location, requested: w.quantity, available: Math.max(0, w.limit - others) });
+        }
+      }
+      if (shortfalls.length) return { ok: false, shortfalls };
+      this.s.releaseAll.run(orderKey);
+      for (const w of wanted.values()) {
+        if (w.quantity > 0) this.s.insertReservation.run(orderKey, w.item, w.location, w.quantity);
+      }
+      return { ok: true, shortfalls: [] };
+    });
+  }
+
+  release(orderKey: string, quantities?: readonly { item: string; location: string; quantity: number }[]): Promise<number> {
+    return this.write(() => {
+      if (quantities === undefined) {
+        const total = (this.s.reservedByOrder.get(orderKey) as { q: number }).q;
+        this.s.releaseAll.run(orderKey);
+        return total;
+      }
+      let released = 0;
+      for (const q of check(z.array(ReleaseLineSchema), 'release quantities', quantities)) {
+        const row = this.s.reservation.get(orderKey, q.item, q.location) as { quantity: number } | undefined;
+        if (!row) continue;
+        const take = Math.min(row.quantity, q.quantity);
+        if (take >= row.quantity) this.s.deleteReservation.run(orderKey, q.item, q.location);
+        else this.s.setReservation.run(row.quantity - take, orderKey, q.item, q.location);
+        released += take;
+      }
+      return released;
+    });
+  }
+
+  reservedQuantity(item: string, location: string): Promise<number> {
+    return this.run(() => (this.s.reservedTotal.get(item, location) as { q: number }).q);
+  }
+
+  reservationsOf(orderKey: string): Promise<{ item: string; location: string; quantity: number }[]> {
+    return this.run(() => this.s.reservationsOf.all(orderKey) as { item: string; location: string; quantity: number }[]);
+  }
+
+  // --- exception holds ----------------------------------------------------------------------------
+
+  /** Stores a hold as 'held'. Putting an existing id again replaces it (a re-held order starts afresh). */
+  putHold(h: Omit<HoldRecord, 'status' | 'attempts'> & { attempts?: number }): Promise<HoldRecord> {
+    return this.write(() => {
+      const v = check(PutHoldSchema, 'hold', h);
+      this.s.putHold.run({
+        id: v.id, shop: v.shop, order_id: v.orderId, order_name: v.orderName ?? null, route: v.route, reason: v.reason,
+        findings: encodeJson(`hold ${v.id} findings`, v.findings), msg: encodeJson(`hold ${v.id} msg`, v.msg),
+        held_by: v.heldBy, held_at: v.heldAt, retry_at: v.retryAt ?? null, attempts: v.attempts,
+      });
+      return decodeHold(this.s.hold.get(v.id));
+    });
+  }
+
+  getHold(id: string): Promise<HoldRecord | undefined> {
+    return this.run(() => {
+      const row = this.s.hold.get(id);
+      return row === undefined ? undefined : decodeHold(row);
+    });
+  }
+
+  listHolds(filter: HoldFilter = {}): Promise<HoldRecord[]> {
+    return this.run(() => {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (filter.status !== undefined) { where.push('status = ?'); args.push(filter.status); }
+      if (filter.route !== undefined) { where.push('route = ?'); args.push(filter.route); }
+      if (filter.code !== undefined) {
+        where.push("EXISTS (SELECT 1 FROM json_each(holds.findings) f WHERE json_extract(f.value, '$.code') = ?)");
+        args.push(filter.code);
+      }
+      if (filter.olderThanMs !== undefined) { where.push('held_at <= ?'); args.push(this.now() - filter.olderThanMs); }
+      const sql = `SELECT * FROM holds ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY held_at DESC, rowid DESC LIMIT ?`;
+      return this.db.prepare(sql).all(...args, limitArg(filter.limit)).map(decodeHold);
+    });
+  }
+
+  dueRetries(now: number, limit?: number): Promise<HoldRecord[]> {
+    return this.run(() => this.s.dueRetries.all(now, limitArg(limit)).map(decodeHold));
+  }
+
+  resolveHold(id: string, status: 'released' | 'discarded', by: string, resolution?: string): Promise<HoldRecord | undefined> {
+    return this.write(() => {
+      check(z.enum(['released', 'discarded']), 'hold resolution status', status);
+      // The CAS on status = 'held' is what makes a double-clicked "release" harmless.
+      const changed = this.s.resolveHold.run(status, this.now(), by, resolution ?? null, id).changes;
+      return changed ? decodeHold(this.s.hold.get(id)) : undefined;
+    });
+  }
+
+  /** Only a hold still 'held' is rescheduled (one resolved meanwhile stays resolved); an unknown id is an error. */
+  rescheduleHold(id: string, retryAt: number | undefined, attempts: number): Promise<void> {
+    return this.write(() => {
+      check(z.number().int().nonnegative(), 'attempts', attempts);
+      check(z.number().finite().optional(), 'retryAt', retryAt);
+      if (this.s.rescheduleHold.run(retryAt ?? null, attempts, id).changes === 0 && !this.s.hold.get(id)) {
+        throw new Error(`order journal: no hold with id ${JSON.stringify(id)}`);
+      }
+    });
+  }
+
+  // --- singletons and cursors ---------------------------------------------------------------------
+
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.write(() => {
+      check(nonEmpty, 'lease name', name);
+      check(nonEmpty, 'lease owner', owner);
+      check(z.number().finite().positive(), 'lease ttl', ttlMs);
+      const now = this.now();
+      const row = this.s.lease.get(name) as { owner: string; expires_at: number } | undefined;
+      if (row && row.owner !== owner && row.expires_at > now) return false;
+      this.s.putLease.run(name, owner, now + ttlMs);
+      return true;
+    });
+  }
+
+  getCursor(name: string): Promise<string | undefined> {
+    return this.run(() => (this.s.cursor.get(name) as { value: string } | undefined)?.value);
+  }
+
+  setCursor(name: string, value: string): Promise<void> {
+    return this.write(() => {
+      check(nonEmpty, 'cursor name', name);
+      check(z.string(), 'cursor value', value);
+      this.s.putCursor.run(name, value);
+    });
+  }
+
+  /** Closes the database; idempotent. Later calls reject with "the journal is closed". */
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+}
+
+/** SQLite treats a negative LIMIT as "no limit". */
+function limitArg(limit: number | undefined): number {
+  return limit === undefined || !Number.isFinite(limit) ? -1 : Math.max(0, Math.floor(limit));
+}
+
+function prepare(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    eventByKey: p('SELECT seq FROM events WHERE shop = ? AND dedupe_key = ?'),
+    newerOrderEvent: p(`SELECT resource_updated_at FROM events
+      WHERE shop = ? AND resource_id = ? AND resource_updated_ms > ? AND substr(topic, 1, ${ORDER_TOPIC_PREFIX.length}) = '${ORDER_TOPIC_PREFIX}'
+      ORDER BY resource_updated_ms DESC LIMIT 1`),
+    insertEvent: p(`INSERT INTO events (shop, dedupe_key, topic, resource_id, resource_updated_at, resource_updated_ms, body, meta, received_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    markEmitted: p('UPDATE events SET emitted_at = ? WHERE seq = ? AND emitted_at IS NULL'),
+    unemitted: p('SELECT * FROM events WHERE emitted_at IS NULL ORDER BY seq LIMIT ?'),
+    pruneEvents: p('DELETE FROM events WHERE emitted_at IS NOT NULL AND received_at < ?'),
+
+    order: p('SELECT * FROM orders WHERE shop = ? AND order_id = ?'),
+    history: p('SELECT at, event, detail FROM order_history WHERE shop = ? AND order_id = ? ORDER BY id'),
+    insertOrder: p('INSERT INTO orders (shop, order_id, order_name, state, documents, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    updateOrder: p('UPDATE orders SET state = ?, order_name = ?, documents = ?, updated_at = ? WHERE shop = ? AND order_id = ?'),
+    touchOrder: p('UPDATE orders SET updated_at = ? WHERE shop = ? AND order_id = ?'),
+    insertHistory: p('INSERT INTO order_history (shop, order_id, at, event, detail) VALUES (?, ?, ?, ?, ?)'),
+
+    reservedByOthers: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE item = ? AND location = ? AND order_key <> ?'),
+    reservedByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ?'),
+    reservedTotal: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE item = ? AND location = ?'),
+    reservation: p('SELECT quantity FROM reservations WHERE order_key = ? AND item = ? AND location = ?'),
+    reservationsOf: p('SELECT item, location, quantity FROM reservations WHERE order_key = ? ORDER BY item, location'),
+    insertReservation: p('INSERT INTO reservations (order_key, item, location, quantity) VALUES (?, ?, ?, ?)'),
+    setReservation: p('UPDATE reservations SET quantity = ? WHERE order_key = ? AND item = ? AND location = ?'),
+    deleteReservation: p('DELETE FROM reservations WHERE order_key = ? AND item = ? AND location = ?'),
+    releaseAll: p('DELETE FROM reservations WHERE order_key = ?'),
+
+    hold: p('SELECT * FROM holds WHERE id = ?'),
+    putHold: p(`INSERT INTO holds (id, shop, order_id, order_name, route, reason, findings, msg, held_by, held_at, retry_at, attempts, status)
+      VALUES (@id, @shop, @order_id, @order_name, @route, @reason, @findings, @msg, @held_by, @held_at, @retry_at, @attempts, 'held')
+      ON CONFLICT (id) DO UPDATE SET shop = excluded.shop, order_id = excluded.order_id, order_name = excluded.order_name,
+        route = excluded.route, reason = excluded.reason, findings = excluded.findings, msg = excluded.msg,
+        held_by = excluded.held_by, held_at = excluded.held_at, retry_at = excluded.retry_at, attempts = excluded.attempts,
+        status = 'held', resolved_at = NULL, resolved_by = NULL, resolution = NULL`),
+    dueRetries: p(`SELECT * FROM holds WHERE status = 'held' AND retry_at IS NOT NULL AND retry_at <= ?
+      ORDER BY retry_at, held_at, rowid LIMIT ?`),
+    resolveHold: p(`UPDATE holds SET status = ?, resolved_at = ?, resolved_by = ?, resolution = ?
+      WHERE id = ? AND status = 'held'`),
+    rescheduleHold: p("UPDATE holds SET retry_at = ?, attempts = ? WHERE id = ? AND status = 'held'"),
+
+    lease: p('SELECT owner, expires_at FROM leases WHERE name = ?'),
+    putLease: p(`INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`),
+    cursor: p('SELECT value FROM cursors WHERE name = ?'),
+    putCursor: p('INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+  };
+}

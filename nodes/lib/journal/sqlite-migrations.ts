@@ -1,0 +1,111 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema of the SQLite journal, as an append-only list of migrations. A database records the
+ * versions it has applied in `schema_migrations`; opening applies the missing ones in one IMMEDIATE
+ * transaction, so two processes opening a fresh file at once cannot both migrate it.
+ * Never edit a shipped migration: add a new one.
+ */
+export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,      -- AUTOINCREMENT: a pruned seq is never reused
+        shop TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        resource_id TEXT,
+        resource_updated_at TEXT,                   -- as received
+        resource_updated_ms INTEGER,                -- the same instant, for ordering across offsets
+        body TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        emitted_at INTEGER,
+        UNIQUE (shop, dedupe_key)
+      );
+      CREATE INDEX events_resource ON events (shop, resource_id, resource_updated_ms);
+      CREATE INDEX events_unemitted ON events (seq) WHERE emitted_at IS NULL;
+      CREATE INDEX events_received ON events (received_at);
+
+      CREATE TABLE orders (
+        shop TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        order_name TEXT,
+        state TEXT NOT NULL,
+        documents TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (shop, order_id)
+      );
+      CREATE TABLE order_history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        shop TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        detail TEXT
+      );
+      CREATE INDEX order_history_order ON order_history (shop, order_id, id);
+
+      CREATE TABLE reservations (
+        order_key TEXT NOT NULL,
+        item TEXT NOT NULL,
+        location TEXT NOT NULL,
+        quantity REAL NOT NULL CHECK (quantity > 0),
+        PRIMARY KEY (order_key, item, location)
+      );
+      CREATE INDEX reservations_item ON reservations (item, location);
+
+      CREATE TABLE holds (
+        id TEXT PRIMARY KEY,
+        shop TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        order_name TEXT,
+        route TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        findings TEXT NOT NULL,
+        msg TEXT NOT NULL,
+        held_by TEXT NOT NULL,
+        held_at INTEGER NOT NULL,
+        retry_at INTEGER,
+        attempts INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        resolved_at INTEGER,
+        resolved_by TEXT,
+        resolution TEXT
+      );
+      CREATE INDEX holds_status_retry ON holds (status, retry_at);
+      CREATE INDEX holds_held_at ON holds (held_at);
+
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** Brings the database to SCHEMA_VERSION; refuses a file written by a newer version of this package. */
+export function migrate(db: Database.Database, now: number): void {
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+    const current = row.v ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`order journal: the database has schema version ${current}, newer than this package supports (${SCHEMA_VERSION}); upgrade the package or use another file`);
+    }
+    const mark = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      db.exec(m.sql);
+      mark.run(m.version, now);
+    }
+  }).immediate();
+}
