@@ -1,0 +1,178 @@
+import 'should';
+import { Order } from '../../nodes/lib/contract';
+import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
+import type { ShopifyAdminApi } from '../../nodes/lib/shopify/admin-api';
+import { GqlOrder, reconcileCursorName, reconcileOnce, RECONCILE_QUERY, toRestOrder } from '../../nodes/lib/shopify/reconcile';
+import type { ReconcileOptions } from '../../nodes/lib/shopify/reconcile';
+import { signShopifyBody } from '../../nodes/lib/shopify/hmac';
+import { WebhookIntake } from '../../nodes/lib/shopify/webhook-intake';
+import { noteOwnWriteBack } from '../../nodes/lib/shopify/webhook-own-writes';
+
+const SHOP = 'demo-shop.myshopify.com';
+const bag = (amount: string) => ({ shopMoney: { amount, currencyCode: 'USD' }, presentmentMoney: { amount, currencyCode: 'USD' } });
+const tax = (amount: string) => ({ title: 'State Tax', rate: 0.06, priceSet: bag(amount) });
+
+/** Order #1001 of the fixtures as the Admin GraphQL API returns it. */
+function gqlOrder(id: number, updatedAt: string, over: Record<string, unknown> = {}) {
+  return {
+    id: `gid://shopify/Order/${id}`, legacyResourceId: String(id), name: `#${id}`, email: 'bob.norman@mail.example.com', phone: null,
+    createdAt: '2026-03-10T16:00:00Z', updatedAt, processedAt: '2026-03-10T16:00:00Z', closedAt: null, cancelledAt: null, cancelReason: null,
+    currencyCode: 'USD', presentmentCurrencyCode: 'USD', displayFinancialStatus: 'PAID', displayFulfillmentStatus: 'UNFULFILLED',
+    taxesIncluded: false, taxExempt: false, test: false, tags: ['vip', 'web'], note: null, sourceName: 'web', poNumber: null,
+    paymentGatewayNames: ['bogus'], customAttributes: [{ key: 'gift_message', value: 'Happy Birthday' }],
+    subtotalPriceSet: bag('587.0'), totalPriceSet: bag('632.82'), totalTaxSet: bag('35.82'), totalDiscountsSet: bag('10.0'),
+    totalShippingPriceSet: bag('10.0'), totalOutstandingSet: bag('0.0'), taxLines: [tax('35.82')],
+    customer: { id: 'gid://shopify/Customer/207119551', legacyResourceId: '207119551', email: 'bob.norman@mail.example.com', firstName: 'Bob', lastName: 'Norman', phone: null },
+    shippingAddress: { firstName: 'Bob', lastName: 'Norman', name: 'Bob Norman', company: null, address1: 'Chestnut Street 92', address2: '', city: 'Louisville', province: 'Kentucky', provinceCode: 'KY', zip: '40202', country: 'United States', countryCodeV2: 'US', phone: null },
+    billingAddress: null,
+    discountApplications: { nodes: [{ __typename: 'DiscountCodeApplication', index: 0, allocationMethod: 'ACROSS', targetSelection: 'ALL', targetType: 'LINE_ITEM', value: { amount: '10.0' }, code: 'TENOFF' }] },
+    lineItems: { nodes: [{
+      id: 'gid://shopify/LineItem/466157049', sku: 'IPOD2008GREEN', title: 'IPod Nano - 8gb', variantTitle: 'green', name: 'IPod Nano - 8gb - green', vendor: null,
+      quantity: 2, currentQuantity: 2, requiresShipping: true, taxable: true, variant: { legacyResourceId: '39072856' }, product: { legacyResourceId: '632910392' },
+      originalUnitPriceSet: bag('199.0'), totalDiscountSet: bag('0.0'),
+      discountAllocations: [{ allocatedAmountSet: bag('10.0'), discountApplication: { index: 0 } }], taxLines: [tax('23.28')],
+    }] },
+    shippingLines: { nodes: [{ id: 'gid://shopify/ShippingLine/369256396', code: 'Standard', title: 'Standard', source: 'shopify', carrierIdentifier: null, originalPriceSet: bag('10.0'), discountedPriceSet: bag('10.0'), taxLines: [tax('0.60')] }] },
+    ...over,
+  };
+}
+
+/** A fake Admin API holding orders; answers the reconciliation query like Shopify: updated_at filter, UPDATED_AT order, cursor paging. */
+class FakeShop implements ShopifyAdminApi {
+  orders: ReturnType<typeof gqlOrder>[] = [];
+  calls: Record<string, unknown>[] = [];
+  async graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    query.should.equal(RECONCILE_QUERY);
+    this.calls.push(variables);
+    const m = /^updated_at:>'(.+)'$/.exec(String(variables.query));
+    if (!m) throw new Error(`unexpected search ${String(variables.query)}`);
+    const since = Date.parse(m[1]);
+    const all = this.orders.filter((o) => Date.parse(o.updatedAt) > since).sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
+    const start = variables.after ? Number(variables.after) : 0;
+    const nodes = all.slice(start, start + Number(variables.first));
+    const end = start + nodes.length;
+    return { orders: { pageInfo: { hasNextPage: end < all.length, endCursor: nodes.length ? String(end) : null }, nodes } } as T;
+  }
+}
+
+describe('shopify reconcile: GraphQL → REST mapping', () => {
+  it('produces a payload the Order schema accepts, with webhook-shaped fields', () => {
+    const rest = toRestOrder(GqlOrder.parse(gqlOrder(450789469, '2026-03-10T16:00:01Z')));
+    const o = Order.parse(rest);
+    o.id.should.equal(450789469);
+    o.financial_status!.should.equal('paid');
+    (o.fulfillment_status === null).should.be.true();
+    o.tags.should.equal('vip, web');
+    o.total_price.should.equal('632.82');
+    o.note_attributes.should.eql([{ name: 'gift_message', value: 'Happy Birthday' }]);
+    o.line_items[0].should.containEql({ id: 466157049, variant_id: 39072856, product_id: 632910392, sku: 'IPOD2008GREEN', quantity: 2, price: '199.0' });
+    o.line_items[0].discount_allocations[0].should.containEql({ amount: '10.0', discount_application_index: 0 });
+    o.discount_applications[0].should.containEql({ type: 'discount_code', value_type: 'fixed_amount', allocation_method: 'across', code: 'TENOFF' });
+    o.shipping_lines[0].should.containEql({ id: 369256396, code: 'Standard', price: '10.0' });
+    o.shipping_address!.country_code!.should.equal('US');
+    o.customer!.id.should.equal(207119551);
+  });
+});
+
+describe('shopify reconcile: runs', () => {
+  let journal: SqliteJournal;
+  let shop: FakeShop;
+  let emitted: any[];
+  let invalid: string[];
+  let now: number;
+  const intake = () => new WebhookIntake({
+    journal, ignoreOwnWriteBacks: true, emit: (m) => emitted.push(m),
+    policy: () => ({ shopDomain: SHOP, secrets: ['s'], topics: new Set(['orders/create', 'orders/updated']), ignoreTest: false }),
+  });
+  const opts = (over: Partial<ReconcileOptions> = {}): ReconcileOptions => {
+    const i = intake();
+    return {
+      api: shop, journal, ingest: (e) => i.ingest(e), shop: SHOP, apiVersion: '2026-07', owner: 'a', leaseTtlMs: 60_000,
+      lookbackMs: 3_600_000, pageSize: 2, ignoreTest: true, ignoreOwnWriteBacks: true, now: () => now,
+      onInvalid: (id, reason) => invalid.push(`${id}: ${reason}`), ...over,
+    };
+  };
+  beforeEach(() => {
+    journal = SqliteJournal.open(':memory:');
+    shop = new FakeShop();
+    emitted = [];
+    invalid = [];
+    now = Date.parse('2026-03-10T17:00:00Z');
+  });
+  afterEach(() => journal.close());
+
+  it('emits orders updated since the lookback, pages through, and emits each version once across runs', async () => {
+    shop.orders = [1, 2, 3].map((n) => gqlOrder(1000 + n, `2026-03-10T16:0${n}:00Z`));
+    shop.orders.push(gqlOrder(999, '2026-03-10T15:00:00Z')); // before the lookback window
+    const r = await reconcileOnce(opts());
+    r.should.containEql({ ran: true, fetched: 3, emitted: 3, skipped: 0, cursor: '2026-03-10T16:03:00.000Z', more: false });
+    shop.calls.length.should.equal(2);
+    shop.calls[0].query!.should.equal("updated_at:>'2026-03-10T16:00:00.000Z'");
+    emitted.map((m) => m.payload.id).should.eql([1001, 1002, 1003]);
+    emitted[0].topic.should.equal('orders/updated');
+    emitted[0].shopify.should.eql({ shop: SHOP, topic: 'orders/updated', apiVersion: '2026-07', source: 'reconcile' });
+    (await journal.getCursor(reconcileCursorName(SHOP)))!.should.equal('2026-03-10T16:03:00.000Z');
+
+    // Next run re-reads the overlap before the cursor: nothing new is emitted; a new version is.
+    shop.orders[1] = gqlOrder(1002, '2026-03-10T16:04:00Z', { displayFinancialStatus: 'REFUNDED' });
+    const r2 = await reconcileOnce(opts());
+    r2.should.containEql({ fetched: 2, emitted: 1, skipped: 1, cursor: '2026-03-10T16:04:00.000Z' });
+    shop.calls[2].query!.should.equal("updated_at:>'2026-03-10T16:01:00.000Z'");
+    emitted.slice(3).map((m) => [m.payload.id, m.payload.financial_status]).should.eql([[1002, 'refunded']]);
+  });
+
+  it('skips a version whose webhook already arrived, and emits one whose webhook was dropped', async () => {
+    const i = intake();
+    const seen = toRestOrder(GqlOrder.parse(gqlOrder(2001, '2026-03-10T16:10:00Z')));
+    const raw = Buffer.from(JSON.stringify({ ...seen, updated_at: '2026-03-10T11:10:00-05:00' })); // same instant, shop offset
+    const a = await i.receive({
+      'x-shopify-hmac-sha256': signShopifyBody('s', raw), 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': SHOP, 'x-shopify-webhook-id': 'wh-2001',
+    }, raw);
+    await a.after!();
+    shop.orders = [gqlOrder(2001, '2026-03-10T16:10:00Z'), gqlOrder(2002, '2026-03-10T16:11:00Z')];
+    const r = await reconcileOnce(opts());
+    r.should.containEql({ fetched: 2, emitted: 1, skipped: 1 });
+    emitted.map((m) => [m.payload.id, m.shopify.source]).should.eql([[2001, 'webhook'], [2002, 'reconcile']]);
+  });
+
+  it('stands by when another instance holds the lease', async () => {
+    shop.orders = [gqlOrder(3001, '2026-03-10T16:10:00Z')];
+    (await journal.acquireLease(reconcileCursorName(SHOP), 'other-instance', 60_000)).should.be.true();
+    const r = await reconcileOnce(opts());
+    r.ran.should.be.false();
+    shop.calls.length.should.equal(0);
+    emitted.length.should.equal(0);
+  });
+
+  it('ignores test orders and our own write-backs, reports an unmappable order and carries on', async () => {
+    await noteOwnWriteBack(journal, SHOP, 4002, '2026-03-10T16:12:00Z');
+    shop.orders = [
+      gqlOrder(4001, '2026-03-10T16:11:00Z', { test: true }),
+      gqlOrder(4002, '2026-03-10T16:12:00Z'),
+      gqlOrder(4003, '2026-03-10T16:13:00Z', { lineItems: { nodes: [] } }),
+      gqlOrder(4004, '2026-03-10T16:14:00Z'),
+    ];
+    const r = await reconcileOnce(opts());
+    r.should.containEql({ fetched: 4, emitted: 1, ignored: 2, invalid: 1, cursor: '2026-03-10T16:14:00.000Z' });
+    invalid.should.have.length(1);
+    invalid[0].should.match(/^4003: line_items/);
+    emitted.map((m) => m.payload.id).should.eql([4004]);
+  });
+
+  it('stops at maxPages and continues from the cursor next time; "since" re-reads without moving the cursor back', async () => {
+    shop.orders = [1, 2, 3, 4, 5].map((n) => gqlOrder(5000 + n, `2026-03-10T16:2${n}:00Z`));
+    const r = await reconcileOnce(opts({ pageSize: 1, maxPages: 2 }));
+    r.should.containEql({ emitted: 2, more: true, cursor: '2026-03-10T16:22:00.000Z' });
+    const r2 = await reconcileOnce(opts({ pageSize: 10, overlapMs: 0 }));
+    r2.should.containEql({ emitted: 3, more: false, cursor: '2026-03-10T16:25:00.000Z' });
+    const r3 = await reconcileOnce(opts({ pageSize: 10 }), '2026-03-10T16:00:00Z');
+    r3.should.containEql({ fetched: 5, emitted: 0, skipped: 5, cursor: '2026-03-10T16:25:00.000Z' });
+    await reconcileOnce(opts(), 'yesterday').should.be.rejectedWith(/since/);
+  });
+
+  it('fails the run on an unexpected API answer without moving the cursor', async () => {
+    const broken: ShopifyAdminApi = { graphql: async <T>() => ({ orders: null }) as T };
+    await reconcileOnce(opts({ api: broken })).should.be.rejectedWith(/unexpected orders response/);
+    (await journal.getCursor(reconcileCursorName(SHOP)) === undefined).should.be.true();
+  });
+});

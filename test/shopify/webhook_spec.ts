@@ -1,0 +1,236 @@
+import 'should';
+import { readFileSync } from 'fs';
+import path from 'path';
+import { signShopifyBody, verifyShopifyHmac } from '../../nodes/lib/shopify/hmac';
+import { evaluateDelivery, parseJsonBody, readWebhookHeaders } from '../../nodes/lib/shopify/webhook';
+import type { DeliveryPolicy } from '../../nodes/lib/shopify/webhook';
+import { WebhookIntake } from '../../nodes/lib/shopify/webhook-intake';
+import type { IntakeOutcome } from '../../nodes/lib/shopify/webhook-intake';
+import { noteOwnWriteBack } from '../../nodes/lib/shopify/webhook-own-writes';
+import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
+import type { OrderJournal } from '../../nodes/lib/journal/journal';
+
+const SECRET = 'whsec_current_0123456789';
+const OLD_SECRET = 'whsec_previous_abcdef';
+const SHOP = 'demo-shop.myshopify.com';
+const order = () => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'order-1001.json'), 'utf8'));
+
+function delivery(body: unknown, opts: { topic?: string; id?: string; secret?: string; shop?: string; omit?: string[] } = {}) {
+  const raw = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  const headers: Record<string, string> = {
+    'x-shopify-hmac-sha256': signShopifyBody(opts.secret ?? SECRET, raw),
+    'x-shopify-topic': opts.topic ?? 'orders/create',
+    'x-shopify-shop-domain': opts.shop ?? SHOP,
+    'x-shopify-api-version': '2026-07',
+    'x-shopify-webhook-id': opts.id ?? 'wh-1',
+    'x-shopify-triggered-at': '2026-03-10T16:00:02.000Z',
+    'x-shopify-event-id': 'ev-1',
+  };
+  for (const h of opts.omit ?? []) delete headers[h];
+  return { headers, raw };
+}
+
+const policy = (over: Partial<DeliveryPolicy> = {}): DeliveryPolicy => ({
+  shopDomain: SHOP, secrets: [SECRET, OLD_SECRET], topics: new Set(['orders/create', 'orders/updated', 'refunds/create']), ignoreTest: false, ...over,
+});
+
+describe('shopify webhook: HMAC', () => {
+  const raw = Buffer.from('{"id":1}');
+  it('accepts the current secret and, during rotation, the previous one', () => {
+    verifyShopifyHmac(raw, signShopifyBody(SECRET, raw), [SECRET]).should.be.true();
+    verifyShopifyHmac(raw, signShopifyBody(OLD_SECRET, raw), [SECRET, OLD_SECRET]).should.be.true();
+    verifyShopifyHmac(raw, signShopifyBody(OLD_SECRET, raw), [SECRET]).should.be.false();
+  });
+  it('rejects a wrong, truncated, non-base64 or missing signature, and an empty secret list', () => {
+    verifyShopifyHmac(raw, signShopifyBody('other', raw), [SECRET]).should.be.false();
+    verifyShopifyHmac(raw, signShopifyBody(SECRET, raw).slice(0, 20), [SECRET]).should.be.false();
+    verifyShopifyHmac(raw, '!!!not base64!!!', [SECRET]).should.be.false();
+    verifyShopifyHmac(raw, undefined, [SECRET]).should.be.false();
+    verifyShopifyHmac(raw, signShopifyBody('', raw), ['']).should.be.false();
+    verifyShopifyHmac(raw, signShopifyBody(SECRET, raw), []).should.be.false();
+  });
+  it('is computed over the exact bytes: re-serialised JSON does not verify', () => {
+    const spaced = Buffer.from('{ "id": 1 }');
+    verifyShopifyHmac(raw, signShopifyBody(SECRET, spaced), [SECRET]).should.be.false();
+  });
+});
+
+describe('shopify webhook: headers and JSON', () => {
+  it('reads headers case-insensitively, first value of a repeated header', () => {
+    const h = readWebhookHeaders({ 'X-Shopify-Topic': 'orders/create', 'x-shopify-webhook-id': ['a', 'b'], 'X-SHOPIFY-SHOP-DOMAIN': ' s.myshopify.com ' });
+    h.should.eql({ topic: 'orders/create', webhookId: 'a', shopDomain: 's.myshopify.com' });
+  });
+  it('reports malformed JSON with a position but without echoing the body', () => {
+    const r = parseJsonBody(Buffer.from('{"email":"secret-customer@example.com",'));
+    r.ok.should.be.false();
+    if (!r.ok) {
+      r.error.should.match(/^malformed JSON/);
+      r.error.should.not.match(/customer@example/);
+    }
+  });
+  it('drops __proto__ keys at every depth and leaves Object.prototype alone', () => {
+    const r = parseJsonBody(Buffer.from('{"__proto__":{"polluted":1},"a":{"__proto__":{"polluted":2},"b":[{"__proto__":{"x":1}}]}}'));
+    r.ok.should.be.true();
+    const v = (r as { value: Record<string, any> }).value;
+    Object.keys(v).should.eql(['a']);
+    Object.prototype.hasOwnProperty.call(v.a, '__proto__').should.be.false();
+    Object.prototype.hasOwnProperty.call(v.a.b[0], '__proto__').should.be.false();
+    Object.prototype.should.not.have.property('polluted');
+  });
+  it('rejects very deep nesting, invalid UTF-8 and an empty body instead of crashing', () => {
+    const deep = parseJsonBody(Buffer.from('['.repeat(200000) + ']'.repeat(200000)));
+    deep.should.eql({ ok: false, error: 'JSON nested deeper than 64 levels' });
+    parseJsonBody(Buffer.from([0x7b, 0xff, 0x7d])).should.eql({ ok: false, error: 'body is not valid UTF-8' });
+    parseJsonBody(Buffer.from('  ')).should.eql({ ok: false, error: 'body is empty' });
+  });
+});
+
+describe('shopify webhook: evaluateDelivery', () => {
+  it('accepts a valid delivery and builds the journal record and msg', () => {
+    const { headers, raw } = delivery(order());
+    const v = evaluateDelivery(headers, raw, policy());
+    v.kind.should.equal('accept');
+    if (v.kind !== 'accept') return;
+    v.event.record.should.containEql({ shop: SHOP, dedupeKey: 'wh-1', topic: 'orders/create', resourceId: '450789469' });
+    // updated_at "2026-03-10T11:00:01-05:00" as the same instant in UTC
+    v.event.record.resourceUpdatedAt!.should.equal('2026-03-10T16:00:01.000Z');
+    v.event.record.body.should.equal(raw.toString());
+    v.event.msg.shopify.should.eql({ shop: SHOP, topic: 'orders/create', webhookId: 'wh-1', eventId: 'ev-1', apiVersion: '2026-07', triggeredAt: '2026-03-10T16:00:02.000Z', source: 'webhook' });
+    (v.event.msg.payload as any).line_items.length.should.equal(2);
+  });
+  it('401 without or with a bad signature, before anything else is looked at', () => {
+    const a = delivery('not even json', { omit: ['x-shopify-hmac-sha256', 'x-shopify-topic'] });
+    evaluateDelivery(a.headers, a.raw, policy()).should.eql({ kind: 'reject', status: 401, reason: 'missing X-Shopify-Hmac-Sha256 header' });
+    const b = delivery(order(), { secret: 'wrong' });
+    evaluateDelivery(b.headers, b.raw, policy()).should.eql({ kind: 'reject', status: 401, reason: 'HMAC verification failed' });
+  });
+  it('400 naming the missing headers', () => {
+    const d = delivery(order(), { omit: ['x-shopify-topic', 'x-shopify-webhook-id'] });
+    evaluateDelivery(d.headers, d.raw, policy()).should.eql({ kind: 'reject', status: 400, reason: 'missing headers: X-Shopify-Topic, X-Shopify-Webhook-Id' });
+  });
+  it('ignores unknown topics, unselected topics, other shops and (optionally) test orders', () => {
+    const u = delivery({ id: 1 }, { topic: 'products/update' });
+    evaluateDelivery(u.headers, u.raw, policy()).should.eql({ kind: 'ignore', reason: 'topic products/update is not handled by this node' });
+    const n = delivery('garbage', { topic: 'orders/paid' });
+    evaluateDelivery(n.headers, n.raw, policy()).should.eql({ kind: 'ignore', reason: 'topic orders/paid is not selected' });
+    const s = delivery(order(), { shop: 'other.myshopify.com' });
+    evaluateDelivery(s.headers, s.raw, policy()).should.eql({ kind: 'ignore', reason: 'delivery for another shop (other.myshopify.com)' });
+    const t = delivery({ ...order(), test: true });
+    evaluateDelivery(t.headers, t.raw, policy({ ignoreTest: true })).should.eql({ kind: 'ignore', reason: 'test order' });
+    evaluateDelivery(t.headers, t.raw, policy()).kind.should.equal('accept');
+  });
+  it('400 with a clear reason for malformed JSON and for a body that fails the schema', () => {
+    const m = delivery('{"id": 1,');
+    const mv = evaluateDelivery(m.headers, m.raw, policy());
+    mv.should.containEql({ kind: 'reject', status: 400 });
+    (mv as { reason: string }).reason.should.match(/^malformed JSON/);
+    const bad = order();
+    bad.line_items[0].quantity = 0;
+    delete bad.total_price;
+    const s = delivery(bad);
+    const sv = evaluateDelivery(s.headers, s.raw, policy()) as { status: number; reason: string };
+    sv.status.should.equal(400);
+    sv.reason.should.startWith('body is not a valid orders/create payload: ');
+    sv.reason.should.match(/line_items\[0\]\.quantity/);
+    sv.reason.should.match(/total_price/);
+  });
+  it('never puts a secret into a reason', () => {
+    const reasons = [
+      delivery(order(), { secret: 'wrong' }), delivery('{', {}), delivery(order(), { omit: ['x-shopify-topic'] }),
+    ].map((d) => JSON.stringify(evaluateDelivery(d.headers, d.raw, policy())));
+    for (const r of reasons) {
+      r.should.not.containEql(SECRET);
+      r.should.not.containEql(OLD_SECRET);
+    }
+  });
+});
+
+describe('shopify webhook: intake (custody through the journal)', () => {
+  let journal: SqliteJournal;
+  let emitted: any[];
+  let outcomes: IntakeOutcome[];
+  const intake = (j: OrderJournal = journal, over: Partial<ConstructorParameters<typeof WebhookIntake>[0]> = {}) => new WebhookIntake({
+    journal: j, policy: () => policy(), ignoreOwnWriteBacks: true, emit: (m) => emitted.push(m), onOutcome: (o) => outcomes.push(o), ...over,
+  });
+  beforeEach(() => {
+    journal = SqliteJournal.open(':memory:');
+    emitted = [];
+    outcomes = [];
+  });
+  afterEach(() => journal.close());
+
+  it('records before answering, emits after, marks emitted; the same webhook id three times emits once', async () => {
+    const i = intake();
+    const d = delivery(order());
+    const answers = [];
+    for (let n = 0; n < 3; n++) {
+      const a = await i.receive(d.headers, d.raw);
+      answers.push(a.status);
+      if (n === 0) {
+        emitted.length.should.equal(0); // not before the answer
+        (await journal.unemittedEvents()).length.should.equal(1);
+      }
+      await a.after?.();
+    }
+    answers.should.eql([200, 200, 200]);
+    emitted.length.should.equal(1);
+    emitted[0].topic.should.equal('orders/create');
+    emitted[0]._shopifyEventSeq.should.be.a.Number();
+    (await journal.unemittedEvents()).length.should.equal(0);
+    outcomes.should.eql(['received', 'duplicate', 'duplicate']);
+  });
+
+  it('ignores an orders/updated older than one already received for the order', async () => {
+    const i = intake();
+    const newer = delivery({ ...order(), updated_at: '2026-03-10T11:05:00-05:00' }, { topic: 'orders/updated', id: 'wh-new' });
+    const older = delivery({ ...order(), updated_at: '2026-03-10T11:02:00-05:00' }, { topic: 'orders/updated', id: 'wh-old' });
+    await (await i.receive(newer.headers, newer.raw)).after?.();
+    const a = await i.receive(older.headers, older.raw);
+    a.status.should.equal(200);
+    a.message.should.match(/^stale/);
+    (a.after === undefined).should.be.true();
+    emitted.map((m) => m.shopify.webhookId).should.eql(['wh-new']);
+    outcomes.should.eql(['received', 'stale']);
+  });
+
+  it('answers 503 (so Shopify retries) when the journal cannot record, and emits nothing', async () => {
+    const broken = Object.create(journal) as OrderJournal;
+    broken.recordEvent = () => Promise.reject(new Error('disk I/O error'));
+    const a = await intake(broken).receive(delivery(order()).headers, delivery(order()).raw);
+    a.status.should.equal(503);
+    a.message.should.equal('order journal unavailable, retry later');
+    a.error!.message.should.match(/disk I\/O error/);
+    emitted.length.should.equal(0);
+  });
+
+  it('replays events recorded but never emitted, for its own shop only', async () => {
+    const i = intake();
+    const d = delivery(order());
+    (await i.receive(d.headers, d.raw)).status.should.equal(200); // "crash": after() never runs
+    await journal.recordEvent({ shop: 'other.myshopify.com', dedupeKey: 'x', topic: 'orders/create', body: JSON.stringify(order()), meta: { shop: 'other.myshopify.com', topic: 'orders/create' } });
+    emitted.length.should.equal(0);
+    const again = intake();
+    (await again.replayUnemitted(SHOP, Date.now() + 1)).should.equal(1);
+    emitted.length.should.equal(1);
+    emitted[0].shopify.webhookId.should.equal('wh-1');
+    emitted[0].payload.id.should.equal(450789469);
+    (await again.replayUnemitted(SHOP, Date.now() + 1)).should.equal(0);
+    (await journal.unemittedEvents()).map((e) => e.shop).should.eql(['other.myshopify.com']);
+  });
+
+  it('skips the orders/updated caused by our own write-back, but not a later change', async () => {
+    const i = intake();
+    await noteOwnWriteBack(journal, SHOP, 450789469, '2026-03-10T11:10:00-05:00');
+    const own = delivery({ ...order(), updated_at: '2026-03-10T16:10:00Z' }, { topic: 'orders/updated', id: 'wh-own' });
+    const a = await i.receive(own.headers, own.raw);
+    a.message.should.equal('ignored: caused by our own write-back');
+    const later = delivery({ ...order(), updated_at: '2026-03-10T16:11:00Z' }, { topic: 'orders/updated', id: 'wh-later' });
+    await (await i.receive(later.headers, later.raw)).after?.();
+    emitted.map((m) => m.shopify.webhookId).should.eql(['wh-later']);
+    outcomes.should.eql(['ignored', 'received']);
+  });
+
+  it('noteOwnWriteBack refuses a timestamp it could not compare', async () => {
+    await noteOwnWriteBack(journal, SHOP, 1, '2026-03-10 11:00').should.be.rejectedWith(/ISO-8601/);
+  });
+});
