@@ -1,0 +1,395 @@
+import { Order, Refund, formatZodError, hasBlocking } from '../contract';
+import type { Erp, Finding, OrderMessage } from '../contract';
+import { odataString } from '../d365/bc-api';
+import type { BcApi } from '../d365/bc-api';
+import type { OrderJournal, OrderRecord, OrderState } from '../journal/journal';
+import type { ShopifyAdminApi } from '../shopify/admin-api';
+import { classifyBcError, isNotFound } from './bc-errors';
+import { buildSalesOrder } from './build-sales-order';
+import type { LineMap, ResolvedIds, ShippingRef, WriterFinding } from './build-sales-order';
+import { planRefund } from './refund-plan';
+import type { BcLine, RefundPlan } from './refund-plan';
+import { withRetry } from './retry';
+import type { RetryPolicy } from './retry';
+import type { WriterSettings } from './settings';
+import { planUpdate } from './update-plan';
+
+export type WriterAction =
+  | 'created' | 'exists' | 'dry-run' | 'cancelled' | 'refunded' | 'updated' | 'unchanged' | 'not-in-erp' | 'skipped' | 'rejected';
+
+export interface WriterResult {
+  ok: boolean;
+  action: WriterAction;
+  findings: WriterFinding[];
+  salesOrder?: { id: string; number: string };
+  creditMemo?: { id: string; number: string };
+  /** Dry run: what would have been sent. */
+  request?: { method: string; path: string; body?: unknown }[];
+  /** Human-readable list of what changed in D365. */
+  changes?: string[];
+}
+
+export interface WriterDeps {
+  bc: BcApi;
+  journal: OrderJournal;
+  /** For the write-back of the D365 number; none = no write-back. */
+  shopify?: ShopifyAdminApi;
+  settings: WriterSettings;
+  dryRun: boolean;
+  /** Lease owner for the per-order create lock (unique per process). */
+  owner: string;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface SalesOrderDoc { id: string; number: string; '@odata.etag'?: string; customerNumber?: string; currencyCode?: string; salesOrderLines?: BcLine[]; [k: string]: unknown }
+
+/** Create lock per order: long enough for a create with retries, short enough that a dead instance's lock lapses. */
+const CREATE_LEASE_MS = 120_000;
+const PRE_CREATE: readonly (OrderState | undefined)[] = [undefined, 'received', 'checked', 'held', 'failed', 'creating'];
+const METAFIELDS_SET = `mutation d365WriteBack($metafields: [MetafieldsSetInput!]!) {
+  metafieldsSet(metafields: $metafields) { metafields { id } userErrors { field message code } }
+}`;
+
+/** Thrown inside a flow step to end it with findings (caught in `run`). */
+class Stop extends Error {
+  constructor(readonly result: WriterResult) { super(result.action); }
+}
+
+const fail = (findings: WriterFinding[], action: WriterAction = 'rejected'): WriterResult => ({ ok: false, action, findings });
+
+/**
+ * The d365-order-writer without Node-RED: creates the BC sales order exactly once and applies the
+ * lifecycle rules to cancellations, refunds and edits. Business outcomes come back as a WriterResult
+ * with findings; only bugs are thrown.
+ */
+export class OrderWriter {
+  private readonly retry: RetryPolicy;
+  private shipmentMethods?: Map<string, string>;
+  private locations?: Map<string, string>;
+
+  constructor(private readonly d: WriterDeps) {
+    this.retry = { attempts: d.settings.attempts, baseMs: d.settings.retryBaseMs, sleep: d.sleep };
+  }
+
+  async handle(msg: OrderMessage, shopFallback?: string): Promise<WriterResult> {
+    const shop = msg.shopify?.shop ?? shopFallback;
+    if (!shop) return fail([{ code: 'PAYLOAD_INVALID', severity: 'error', message: 'msg.shopify.shop is missing and no Shopify store is configured', path: 'shopify.shop' }]);
+    try {
+      switch (msg.topic) {
+        case 'orders/cancelled': return await this.cancel(shop, msg);
+        case 'refunds/create': return await this.refund(shop, msg);
+        case 'orders/updated': return await this.update(shop, msg);
+        default: return await this.create(shop, msg);
+      }
+    } catch (e) {
+      if (e instanceof Stop) return e.result;
+      const c = classifyBcError(e);
+      if (!c) throw e;
+      return fail([c.retryable
+        ? { code: 'D365_UNAVAILABLE', severity: 'error', retryable: true, message: `D365 did not answer after ${this.d.settings.attempts} attempt(s): ${c.message}` }
+        : { code: 'D365_REJECTED', severity: 'error', message: `D365 rejected the request${c.code ? ` (${c.code})` : ''}: ${c.message}` }]);
+    }
+  }
+
+  // --- create -----------------------------------------------------------------------------------
+
+  private async create(shop: string, msg: OrderMessage): Promise<WriterResult> {
+    const order = parseOrder(msg.payload);
+    if (this.d.settings.blockOnFindings && hasBlocking(msg.findings as Finding[] | undefined) && msg.shopify?.source !== 'release') {
+      const codes = [...new Set((msg.findings ?? []).filter((f) => f.severity === 'error').map((f) => f.code))];
+      return fail([{ code: 'ORDER_HAS_BLOCKING_FINDINGS', severity: 'error', message: `not created: the order has blocking findings (${codes.join(', ')}) and was not released` }]);
+    }
+    const erp = msg.erp;
+    const built = buildSalesOrder(order, erp, this.d.settings, await this.resolveIds(erp));
+    if (hasBlocking(built.findings as Finding[])) return fail(built.findings);
+    const warnings = built.findings;
+    if (this.d.dryRun) return { ok: true, action: 'dry-run', findings: warnings, request: [{ method: 'POST', path: 'salesOrders', body: built.body }] };
+
+    const orderId = String(order.id);
+    if (!(await this.d.journal.acquireLease(`d365-create:${shop}:${orderId}`, this.d.owner, CREATE_LEASE_MS))) {
+      return fail([{ code: 'D365_CREATE_IN_PROGRESS', severity: 'error', retryable: true, message: 'another instance is creating this order in D365 right now' }]);
+    }
+    const rec = await this.d.journal.getOrder(shop, orderId);
+    if (rec?.documents.salesOrderId && (rec.state === 'created' || rec.state === 'closed')) {
+      return { ok: true, action: 'exists', findings: warnings, salesOrder: { id: rec.documents.salesOrderId, number: rec.documents.salesOrder ?? '' } };
+    }
+    if (rec?.state === 'cancelled') {
+      return fail([{ code: 'ORDER_CANCELLED', severity: 'error', message: 'the order was cancelled in Shopify; it is not created in D365' }]);
+    }
+    const documents = {
+      externalDocumentNumber: order.name, customerNumber: String(built.body.customerNumber), currencyCode: String(built.body.currencyCode ?? ''),
+      lines: JSON.stringify(built.lines), shipping: JSON.stringify(built.shipping),
+    };
+    const findExisting = () => this.findByExternalNo('salesOrders', order.name);
+    // D365 is asked even when the journal knows nothing: a create whose response was lost, or a journal restored from backup.
+    let so = await withRetry(this.retry, findExisting);
+    let action: WriterAction = 'exists';
+    if (!so) {
+      const intent = await this.d.journal.transitionOrder(shop, orderId, PRE_CREATE, 'creating',
+        { orderName: order.name, documents: { ...(rec?.documents ?? {}), ...documents }, event: 'd365-create-intent' });
+      if (!intent) {
+        const now = await this.d.journal.getOrder(shop, orderId);
+        if (now?.documents.salesOrderId) return { ok: true, action: 'exists', findings: warnings, salesOrder: { id: now.documents.salesOrderId, number: now.documents.salesOrder ?? '' } };
+        return fail([{ code: 'ORDER_CANCELLED', severity: 'error', message: `the order is ${now?.state ?? 'gone'} in the journal; it is not created in D365` }]);
+      }
+      try {
+        so = await withRetry(this.retry, () => this.d.bc.post<SalesOrderDoc>('salesOrders', built.body), findExisting);
+        action = 'created';
+      } catch (e) {
+        const c = classifyBcError(e);
+        if (c) await this.d.journal.transitionOrder(shop, orderId, ['creating'], 'failed', { event: 'd365-create-failed', detail: `${c.code} ${c.message}`.trim() });
+        throw e;
+      }
+    }
+    const salesOrder = { id: so.id, number: so.number };
+    await this.d.journal.transitionOrder(shop, orderId, [...PRE_CREATE, 'created'], 'created', {
+      orderName: order.name,
+      documents: { ...((await this.d.journal.getOrder(shop, orderId))?.documents ?? {}), ...documents, salesOrderId: so.id, salesOrder: so.number },
+      event: action === 'created' ? 'd365-created' : 'd365-found', detail: so.number,
+    });
+    // Once the order is D365 demand, holding its reservation too would count the units twice.
+    await this.d.journal.release(`${shop}:${orderId}`);
+    const wb = await this.writeBack(order, so.number);
+    return { ok: true, action, findings: [...warnings, ...wb], salesOrder };
+  }
+
+  private async resolveIds(erp: Erp | undefined): Promise<ResolvedIds> {
+    const ids: ResolvedIds = { locations: {} };
+    const codes = [...new Set((erp?.lines ?? []).map((l) => l.locationCode).filter((c): c is string => !!c))];
+    if (codes.length) {
+      if (!this.locations) {
+        const all = await withRetry(this.retry, () => this.d.bc.list<{ id: string; code: string }>('locations', { select: ['id', 'code'] }));
+        this.locations = new Map(all.map((l) => [l.code, l.id]));
+      }
+      for (const c of codes) { const id = this.locations.get(c); if (id) ids.locations[c] = id; }
+    }
+    const sm = erp?.shipmentMethod?.code;
+    if (sm) {
+      if (!this.shipmentMethods?.has(sm)) {
+        const all = await withRetry(this.retry, () => this.d.bc.list<{ id: string; code: string }>('shipmentMethods', { select: ['id', 'code'] }));
+        this.shipmentMethods = new Map(all.map((m) => [m.code, m.id]));
+      }
+      ids.shipmentMethodId = this.shipmentMethods.get(sm);
+    }
+    return ids;
+  }
+
+  private async findByExternalNo(entitySet: string, externalNo: string): Promise<SalesOrderDoc | undefined> {
+    const found = await this.d.bc.list<SalesOrderDoc>(entitySet, { filter: `externalDocumentNumber eq ${odataString(externalNo)}`, top: 2 });
+    return found[0];
+  }
+
+  private async writeBack(order: Order, number: string): Promise<WriterFinding[]> {
+    if (!this.d.settings.writeBack || !this.d.shopify) return [];
+    const ownerId = order.admin_graphql_api_id ?? `gid://shopify/Order/${order.id}`;
+    try {
+      const data = await this.d.shopify.graphql<{ metafieldsSet?: { userErrors?: { message: string }[] } }>(METAFIELDS_SET, {
+        metafields: [{ ownerId, namespace: 'd365', key: 'sales_order_number', type: 'single_line_text_field', value: number }],
+      });
+      const errs = data.metafieldsSet?.userErrors ?? [];
+      if (!errs.length) return [];
+      return [{ code: 'WRITEBACK_FAILED', severity: 'warning', message: `D365 order ${number} created, but Shopify refused the metafield: ${errs.map((x) => x.message).join('; ')}` }];
+    } catch (e) {
+      return [{ code: 'WRITEBACK_FAILED', severity: 'warning', retryable: true, message: `D365 order ${number} created, but writing it back to Shopify failed: ${(e as Error).message}` }];
+    }
+  }
+
+  // --- lifecycle --------------------------------------------------------------------------------
+
+  private async openOrder(rec: OrderRecord): Promise<SalesOrderDoc | undefined> {
+    try {
+      return await withRetry(this.retry, () => this.d.bc.get<SalesOrderDoc>(`salesOrders(${rec.documents.salesOrderId})`, { expand: 'salesOrderLines' }));
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  private async cancel(shop: string, msg: OrderMessage): Promise<WriterResult> {
+    const order = parseOrder(msg.payload);
+    const orderId = String(order.id);
+    const orderKey = `${shop}:${orderId}`;
+    let rec = await this.d.journal.getOrder(shop, orderId);
+    if (rec?.state === 'cancelled') return { ok: true, action: 'exists', findings: [] };
+    if (!rec?.documents.salesOrderId) {
+      // A create may have reached D365 without the journal hearing back.
+      const so = await withRetry(this.retry, () => this.findByExternalNo('salesOrders', order.name));
+      if (!so) {
+        if (this.d.dryRun) return { ok: true, action: 'dry-run', findings: [], request: [] };
+        await this.d.journal.release(orderKey);
+        const done = await this.d.journal.transitionOrder(shop, orderId, PRE_CREATE.filter((s) => s !== 'creating'), 'cancelled',
+          { orderName: order.name, event: 'cancelled-before-d365' });
+        if (!done && (await this.d.journal.getOrder(shop, orderId))?.state === 'creating') {
+          return fail([{ code: 'D365_CREATE_IN_PROGRESS', severity: 'error', retryable: true, message: 'the order is being created in D365; cancel again when that finished' }]);
+        }
+        return { ok: true, action: 'cancelled', findings: [], changes: ['no D365 order yet; reservation released'] };
+      }
+      rec = await this.d.journal.transitionOrder(shop, orderId, [...PRE_CREATE, 'created'], 'created',
+        { orderName: order.name, documents: { ...(rec?.documents ?? {}), salesOrderId: so.id, salesOrder: so.number }, event: 'd365-found' });
+      if (!rec) throw new Error('journal refused to record the D365 order found for the cancellation');
+    }
+    const so = await this.openOrder(rec);
+    const number = rec.documents.salesOrder ?? '';
+    const shipped = so?.salesOrderLines?.filter((l) => (l.shippedQuantity ?? 0) > 0) ?? [];
+    if (!so || shipped.length) {
+      const reason = !so ? `sales order ${number} is no longer open in D365 (posted or deleted)`
+        : `sales order ${number} has shipped lines (${shipped.map((l) => `${l.lineObjectNumber} ×${l.shippedQuantity}`).join(', ')})`;
+      await this.d.journal.appendHistory(shop, orderId, 'cancel-needs-person', reason);
+      return fail([{ code: 'CANCEL_AFTER_SHIPMENT', severity: 'error', message: `cancelled in Shopify after shipment: ${reason}; a person decides (return, credit memo)` }]);
+    }
+    const path = `salesOrders(${so.id})`;
+    if (this.d.dryRun) return { ok: true, action: 'dry-run', findings: [], request: [{ method: 'DELETE', path }] };
+    await withRetry(this.retry, async () => {
+      try { await this.d.bc.delete(path, so['@odata.etag'] ?? '*'); } catch (e) { if (!isNotFound(e)) throw e; }
+    });
+    await this.d.journal.release(orderKey);
+    await this.d.journal.transitionOrder(shop, orderId, [rec.state], 'cancelled', { event: 'd365-order-deleted', detail: number });
+    return { ok: true, action: 'cancelled', findings: [], salesOrder: { id: so.id, number }, changes: [`deleted sales order ${number}`, 'reservation released'] };
+  }
+
+  private async refund(shop: string, msg: OrderMessage): Promise<WriterResult> {
+    const parsed = Refund.safeParse(msg.payload);
+    if (!parsed.success) return fail([{ code: 'PAYLOAD_INVALID', severity: 'error', message: `msg.payload is not a Shopify refund: ${formatZodError(parsed.error)}` }]);
+    const refund = parsed.data;
+    const orderId = String(refund.order_id);
+    const rec = await this.d.journal.getOrder(shop, orderId);
+    if (!rec?.documents.salesOrderId) return { ok: true, action: 'not-in-erp', findings: [] };
+    const key = `refund:${refund.id}`;
+    const prior = parseJson<PersistedRefund>(rec.documents[key]);
+    if (prior?.status === 'done') return { ok: true, action: 'exists', findings: [], creditMemo: prior.creditMemo };
+
+    const so = await this.openOrder(rec);
+    let plan: PersistedRefund;
+    if (prior?.status === 'pending') plan = prior; // a repeat after a crash: finish the plan made then, not a new one
+    else {
+      const p: RefundPlan = planRefund(refund, parseJson<LineMap>(rec.documents.lines) ?? {}, parseJson<ShippingRef[]>(rec.documents.shipping) ?? [],
+        so?.salesOrderLines, this.d.settings);
+      if (hasBlocking(p.findings as Finding[])) return fail(p.findings);
+      const name = rec.orderName ?? rec.documents.externalDocumentNumber ?? orderId;
+      plan = {
+        status: 'pending', warnings: p.findings,
+        reduce: p.reduce.map((r) => ({ seq: r.sequence, to: r.to })),
+        shipping: p.shipping && ('remove' in p.shipping ? { seq: p.shipping.sequence, to: 0 } : { seq: p.shipping.sequence, unitPrice: p.shipping.unitPrice }),
+        credit: p.creditLines.length ? {
+          customerNumber: so?.customerNumber ?? rec.documents.customerNumber ?? '',
+          externalDocumentNumber: creditMemoRef(name, String(refund.id)),
+          currencyCode: so?.currencyCode ?? rec.documents.currencyCode ?? '',
+          salesCreditMemoLines: p.creditLines,
+        } : undefined,
+      };
+    }
+    const changes: string[] = [];
+    if (this.d.dryRun) {
+      const request = [
+        ...plan.reduce.map((r) => ({ method: r.to ? 'PATCH' : 'DELETE', path: `salesOrders(${rec.documents.salesOrderId})/salesOrderLines(seq ${r.seq})`, body: r.to ? { quantity: r.to } : undefined })),
+        ...(plan.credit ? [{ method: 'POST', path: 'salesCreditMemos', body: plan.credit }] : []),
+      ];
+      return { ok: true, action: 'dry-run', findings: plan.warnings, request };
+    }
+    await this.persist(shop, orderId, rec, { [key]: JSON.stringify(plan) }, 'refund-intent', String(refund.id));
+
+    const lines = so?.salesOrderLines ?? [];
+    for (const r of [...plan.reduce, ...(plan.shipping ? [plan.shipping] : [])]) {
+      const line = lines.find((l) => l.sequence === r.seq);
+      if (!line) continue; // deleted by an earlier attempt
+      const path = `salesOrders(${so!.id})/salesOrderLines(${line.id})`;
+      if ('unitPrice' in r && r.unitPrice !== undefined) {
+        if (line.unitPrice !== r.unitPrice) await withRetry(this.retry, () => this.d.bc.patch(path, { unitPrice: r.unitPrice }, line['@odata.etag'] ?? '*'));
+        changes.push(`line ${r.seq} (${line.lineObjectNumber ?? line.description}) price → ${r.unitPrice}`);
+      } else if (r.to === 0) {
+        await withRetry(this.retry, async () => { try { await this.d.bc.delete(path, line['@odata.etag'] ?? '*'); } catch (e) { if (!isNotFound(e)) throw e; } });
+        changes.push(`line ${r.seq} (${line.lineObjectNumber ?? line.description}) removed`);
+      } else if (line.quantity !== r.to) {
+        // An absolute quantity, not a decrement: repeating the step after a crash cannot cut twice.
+        await withRetry(this.retry, () => this.d.bc.patch(path, { quantity: r.to }, line['@odata.etag'] ?? '*'));
+        changes.push(`line ${r.seq} (${line.lineObjectNumber}) ${line.quantity} → ${r.to}`);
+      }
+    }
+    let creditMemo: { id: string; number: string } | undefined;
+    if (plan.credit) {
+      const ref = String(plan.credit.externalDocumentNumber);
+      const find = () => this.findByExternalNo('salesCreditMemos', ref);
+      const cm = (await withRetry(this.retry, find)) ?? await withRetry(this.retry, () => this.d.bc.post<SalesOrderDoc>('salesCreditMemos', plan.credit), find);
+      creditMemo = { id: cm.id, number: cm.number };
+      changes.push(`credit memo ${cm.number} (${ref})`);
+    }
+    const fresh = (await this.d.journal.getOrder(shop, orderId)) ?? rec;
+    await this.persist(shop, orderId, fresh, {
+      [key]: JSON.stringify({ status: 'done', creditMemo }), ...(creditMemo ? { [`creditMemo:${refund.id}`]: creditMemo.number } : {}),
+    }, 'refund-applied', changes.join('; ') || 'nothing to change');
+    return { ok: true, action: changes.length ? 'refunded' : 'unchanged', findings: plan.warnings, creditMemo, changes };
+  }
+
+  private async update(shop: string, msg: OrderMessage): Promise<WriterResult> {
+    const order = parseOrder(msg.payload);
+    const orderId = String(order.id);
+    const rec = await this.d.journal.getOrder(shop, orderId);
+    if (!rec?.documents.salesOrderId || rec.state === 'cancelled') return { ok: true, action: 'not-in-erp', findings: [] };
+    if (order.cancelled_at) return { ok: true, action: 'skipped', findings: [] }; // orders/cancelled carries the rule
+    const so = await this.openOrder(rec);
+    if (!so) {
+      return fail([{ code: 'UPDATE_CONFLICT', severity: 'error', message: `the order changed in Shopify but sales order ${rec.documents.salesOrder} is no longer open in D365` }]);
+    }
+    const lines = so.salesOrderLines ?? [];
+    const plan = planUpdate(order, so, lines, parseJson<LineMap>(rec.documents.lines) ?? {}, this.d.settings);
+    const base = `salesOrders(${so.id})`;
+    const request: { method: string; path: string; body?: unknown }[] = [];
+    if (Object.keys(plan.header).length) request.push({ method: 'PATCH', path: base, body: plan.header });
+    const maxSeq = Math.max(0, ...lines.map((l) => l.sequence));
+    for (const l of plan.note?.remove ?? []) request.push({ method: 'DELETE', path: `${base}/salesOrderLines(${l.id})` });
+    (plan.note?.add ?? []).forEach((text, i) => request.push({ method: 'POST', path: `${base}/salesOrderLines`, body: { sequence: maxSeq + (i + 1) * 10000, lineType: 'Comment', description: text } }));
+    const blocking = hasBlocking(plan.findings as Finding[]);
+    if (this.d.dryRun) return { ok: !blocking, action: 'dry-run', findings: plan.findings, request };
+    const changes: string[] = [];
+    if (Object.keys(plan.header).length) {
+      await withRetry(this.retry, () => this.d.bc.patch(base, plan.header, so['@odata.etag'] ?? '*'));
+      changes.push(`ship-to ${Object.keys(plan.header).join(', ')}`);
+    }
+    if (plan.note) {
+      for (const l of plan.note.remove) {
+        await withRetry(this.retry, async () => { try { await this.d.bc.delete(`${base}/salesOrderLines(${l.id})`, l['@odata.etag'] ?? '*'); } catch (e) { if (!isNotFound(e)) throw e; } });
+      }
+      for (const r of request.filter((x) => x.method === 'POST')) await withRetry(this.retry, () => this.d.bc.post(r.path, r.body));
+      changes.push('note');
+    }
+    if (changes.length) await this.d.journal.appendHistory(shop, orderId, 'd365-updated', changes.join('; '));
+    if (blocking) return { ok: false, action: 'rejected', findings: plan.findings, changes };
+    return { ok: true, action: changes.length ? 'updated' : 'unchanged', findings: plan.findings, changes, salesOrder: { id: so.id, number: so.number } };
+  }
+
+  /** Writes documents without changing the order's state (a compare-and-set on the state it has). */
+  private async persist(shop: string, orderId: string, rec: OrderRecord, docs: Record<string, string>, event: string, detail: string): Promise<void> {
+    let cur: OrderRecord | undefined = rec;
+    for (let i = 0; i < 3 && cur; i++) {
+      if (await this.d.journal.transitionOrder(shop, orderId, [cur.state], cur.state, { documents: { ...cur.documents, ...docs }, event, detail })) return;
+      cur = await this.d.journal.getOrder(shop, orderId);
+    }
+    throw new Error(`journal: could not record ${event} for order ${orderId} (state kept changing)`);
+  }
+}
+
+interface PersistedRefund {
+  status: 'pending' | 'done';
+  warnings: WriterFinding[];
+  reduce: { seq: number; to: number }[];
+  shipping?: { seq: number; to?: number; unitPrice?: number };
+  credit?: Record<string, unknown>;
+  creditMemo?: { id: string; number: string };
+}
+
+/** The credit memo's external document no.: order name + refund id, unique per refund, ≤ 35 characters. */
+export function creditMemoRef(orderName: string, refundId: string): string {
+  const full = `${orderName}/R${refundId}`;
+  return full.length <= 35 ? full : `R${refundId}`.slice(-35);
+}
+
+function parseOrder(payload: unknown): Order {
+  const r = Order.safeParse(payload);
+  if (!r.success) throw new Stop(fail([{ code: 'PAYLOAD_INVALID', severity: 'error', message: `msg.payload is not a Shopify order: ${formatZodError(r.error)}` }]));
+  return r.data;
+}
+
+function parseJson<T>(text: string | undefined): T | undefined {
+  if (!text) return undefined;
+  try { return JSON.parse(text) as T; } catch { return undefined; }
+}

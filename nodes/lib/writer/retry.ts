@@ -1,0 +1,33 @@
+import { backoffDelay, sleep as realSleep } from '../http/backoff';
+import { classifyBcError } from './bc-errors';
+
+export interface RetryPolicy {
+  attempts: number;
+  baseMs: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Runs fn, repeating it after transient D365 failures (429/5xx/timeouts) with back-off. `beforeRetry` runs
+ * before each repeat and may end the loop with a value: the create path uses it to look for the document a
+ * lost response may already have created. Permanent failures and bugs are thrown at once.
+ */
+export async function withRetry<T>(policy: RetryPolicy, fn: () => Promise<T>, beforeRetry?: () => Promise<T | undefined>): Promise<T> {
+  const wait = policy.sleep ?? realSleep;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const c = classifyBcError(e);
+      if (!c?.retryable || attempt + 1 >= policy.attempts) throw e;
+      await wait(backoffDelay(attempt, policy.baseMs, policy.baseMs * 30));
+      if (beforeRetry) {
+        const found = await beforeRetry().catch((err: unknown) => {
+          if (classifyBcError(err)?.retryable) return undefined; // still down: the next attempt will tell
+          throw err;
+        });
+        if (found !== undefined) return found;
+      }
+    }
+  }
+}

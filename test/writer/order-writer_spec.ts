@@ -1,0 +1,202 @@
+import 'should';
+import { OrderWriter } from '../../nodes/lib/writer/order-writer';
+import { WriterSettings } from '../../nodes/lib/writer/settings';
+import { FakeBc } from './fake-bc';
+import { MemoryJournal } from './memory-journal';
+import { SHOP, createMsg, order1001, refund } from './fixtures';
+
+function setup(over: Record<string, unknown> = {}, dryRun = false) {
+  const bc = new FakeBc();
+  const journal = new MemoryJournal();
+  const gql: { query: string; variables: any }[] = [];
+  const shopify = { graphql: async (query: string, variables: any) => { gql.push({ query, variables }); return { metafieldsSet: { userErrors: [] } } as any; } };
+  const writer = new OrderWriter({ bc, journal: journal.asJournal(), shopify, settings: WriterSettings.parse({ retryBaseMs: 0, ...over }), dryRun, owner: 'test', sleep: async () => {} });
+  return { bc, journal, writer, gql };
+}
+
+const msg = (topic: string, payload: unknown) => ({ topic, payload, shopify: { shop: SHOP, topic, source: 'webhook' as const } });
+
+describe('writer: create exactly once', () => {
+  it('creates the sales order, records it, releases the reservation and writes the number back', async () => {
+    const { bc, journal, writer, gql } = setup();
+    journal.reservations.set(`${SHOP}:450789469`, [{ item: 'IPOD2008GREEN', location: 'EAST', quantity: 2 }]);
+    const r = await writer.handle(createMsg());
+    r.should.containEql({ ok: true, action: 'created' });
+    bc.sets.salesOrders!.length.should.equal(1);
+    const so = bc.sets.salesOrders![0]!;
+    r.salesOrder!.should.eql({ id: so.id, number: so.number });
+    const rec = (await journal.getOrder(SHOP, '450789469'))!;
+    rec.state.should.equal('created');
+    rec.documents.should.containEql({ salesOrderId: so.id, salesOrder: so.number, customerNumber: 'C10000' });
+    rec.history.map((h) => h.event).should.eql(['d365-create-intent', 'd365-created']);
+    (await journal.reservationsOf(`${SHOP}:450789469`)).should.eql([]);
+    gql[0]!.variables.metafields[0].should.eql({ ownerId: 'gid://shopify/Order/450789469', namespace: 'd365', key: 'sales_order_number', type: 'single_line_text_field', value: so.number });
+    // A second delivery of the same order is a no-op.
+    (await writer.handle(createMsg())).should.containEql({ ok: true, action: 'exists' });
+    bc.sets.salesOrders!.length.should.equal(1);
+  });
+
+  it('a create whose response is lost makes exactly one D365 order (found by externalDocumentNumber)', async () => {
+    const { bc, journal, writer } = setup();
+    bc.loseNextPostTo = 'salesOrders';
+    const r = await writer.handle(createMsg());
+    r.should.containEql({ ok: true, action: 'created' });
+    bc.sets.salesOrders!.length.should.equal(1);
+    bc.calls.filter((c) => c.method === 'POST').length.should.equal(1);
+    (await journal.getOrder(SHOP, '450789469'))!.documents.salesOrderId!.should.equal(bc.sets.salesOrders![0]!.id);
+  });
+
+  it('after a crash in "creating" (journal says creating, D365 has it) the next attempt adopts the D365 order', async () => {
+    const { bc, journal, writer } = setup();
+    await journal.transitionOrder(SHOP, '450789469', [undefined], 'creating');
+    await bc.post('salesOrders', { externalDocumentNumber: '#1001', customerNumber: 'C10000', salesOrderLines: [] });
+    const r = await writer.handle(createMsg());
+    r.should.containEql({ ok: true, action: 'exists' });
+    bc.sets.salesOrders!.length.should.equal(1);
+    (await journal.getOrder(SHOP, '450789469'))!.state.should.equal('created');
+  });
+
+  it('retries transient failures; gives D365_UNAVAILABLE (retryable) when they last, D365_REJECTED for permanent ones', async () => {
+    const a = setup();
+    a.bc.unavailable = 2;
+    (await a.writer.handle(createMsg())).should.containEql({ ok: true, action: 'created' });
+    const b = setup({ attempts: 2 });
+    b.bc.unavailable = 10;
+    const r = await b.writer.handle(createMsg());
+    r.ok.should.be.false();
+    r.findings.should.containDeep([{ code: 'D365_UNAVAILABLE', retryable: true }]);
+    const c = setup();
+    c.bc.post = async () => { const { BcApiError } = await import('../../nodes/lib/d365/errors'); throw new BcApiError({ status: 400, code: 'Application_DialogException', message: 'A customerNumber or a customerID must be provided.' }); };
+    const rej = await c.writer.handle(createMsg());
+    rej.findings.should.containDeep([{ code: 'D365_REJECTED' }]);
+    (rej.findings[0]!.retryable === undefined).should.be.true();
+    rej.findings[0]!.message.should.match(/Application_DialogException/);
+    (await c.journal.getOrder(SHOP, '450789469'))!.state.should.equal('failed');
+  });
+
+  it('refuses orders with blocking findings unless released; the guard can be switched off', async () => {
+    const blocking = [{ check: 'sku', code: 'SKU_UNMAPPED', severity: 'error' as const, message: 'x', retryable: false }];
+    const { bc, writer } = setup();
+    const r = await writer.handle(createMsg({ findings: blocking }));
+    r.findings.should.containDeep([{ code: 'ORDER_HAS_BLOCKING_FINDINGS' }]);
+    bc.sets.salesOrders!.length.should.equal(0);
+    (await writer.handle(createMsg({ findings: blocking, shopify: { shop: SHOP, topic: 'orders/create', source: 'release' } }))).ok.should.be.true();
+    (await setup({ blockOnFindings: false }).writer.handle(createMsg({ findings: blocking }))).ok.should.be.true();
+  });
+
+  it('dry run builds the request and sends nothing', async () => {
+    const { bc, journal, writer } = setup({}, true);
+    const r = await writer.handle(createMsg());
+    r.should.containEql({ ok: true, action: 'dry-run' });
+    r.request![0]!.should.containEql({ method: 'POST', path: 'salesOrders' });
+    bc.calls.filter((c) => c.method !== 'GET').should.eql([]);
+    (await journal.getOrder(SHOP, '450789469') === undefined).should.be.true();
+  });
+
+  it('a bad payload or missing shop is a finding, not a crash; a failed write-back is a warning', async () => {
+    const { writer } = setup();
+    (await writer.handle({ ...createMsg(), payload: { __proto__: { id: 1 }, line_items: 'x' } })).findings.should.containDeep([{ code: 'PAYLOAD_INVALID' }]);
+    (await writer.handle({ topic: 'orders/create', payload: order1001() })).findings.should.containDeep([{ code: 'PAYLOAD_INVALID', path: 'shopify.shop' }]);
+    const s = setup();
+    (s.writer as any).d.shopify = { graphql: async () => { throw new Error('Shopify down'); } };
+    const r = await s.writer.handle(createMsg());
+    r.ok.should.be.true();
+    r.findings.should.containDeep([{ code: 'WRITEBACK_FAILED', severity: 'warning' }]);
+  });
+});
+
+describe('writer: lifecycle', () => {
+  async function created(over: Record<string, unknown> = {}) {
+    const s = setup(over);
+    await s.writer.handle(createMsg());
+    return { ...s, so: s.bc.sets.salesOrders![0]! };
+  }
+
+  it('cancel before shipment deletes the sales order and releases the reservation', async () => {
+    const { bc, journal, writer } = await created();
+    journal.reservations.set(`${SHOP}:450789469`, [{ item: 'IPOD2008GREEN', location: 'EAST', quantity: 2 }]);
+    const r = await writer.handle(msg('orders/cancelled', { ...order1001(), cancelled_at: '2026-03-11T00:00:00Z' }));
+    r.should.containEql({ ok: true, action: 'cancelled' });
+    bc.sets.salesOrders!.should.eql([]);
+    (await journal.reservationsOf(`${SHOP}:450789469`)).should.eql([]);
+    (await journal.getOrder(SHOP, '450789469'))!.state.should.equal('cancelled');
+    (await writer.handle(msg('orders/cancelled', order1001()))).action.should.equal('exists');
+  });
+
+  it('cancel after shipment holds for a person with the reason', async () => {
+    const { bc, writer, so } = await created();
+    bc.postShipment(so.number, { lines: [{ sequence: 10000, quantity: 1 }] });
+    const r = await writer.handle(msg('orders/cancelled', order1001()));
+    r.ok.should.be.false();
+    r.findings[0]!.should.containEql({ code: 'CANCEL_AFTER_SHIPMENT', severity: 'error' });
+    r.findings[0]!.message.should.match(/IPOD2008GREEN ×1/);
+    bc.sets.salesOrders!.length.should.equal(1);
+  });
+
+  it('cancel of an order never sent to D365 only releases the reservation', async () => {
+    const { journal, writer } = setup();
+    journal.reservations.set(`${SHOP}:450789469`, [{ item: 'IPOD2008GREEN', location: 'EAST', quantity: 2 }]);
+    (await writer.handle(msg('orders/cancelled', order1001()))).action.should.equal('cancelled');
+    (await journal.reservationsOf(`${SHOP}:450789469`)).should.eql([]);
+    // and a late create for it is refused
+    (await writer.handle(createMsg())).findings.should.containDeep([{ code: 'ORDER_CANCELLED' }]);
+  });
+
+  it('partial refund with restock before shipment reduces the line; the same refund again changes nothing', async () => {
+    const { bc, writer, so } = await created();
+    const payload = refund(5001, [{ line_item_id: 466157049, quantity: 1, restock_type: 'cancel', subtotal: '194.00' }]);
+    const r = await writer.handle(msg('refunds/create', payload));
+    r.should.containEql({ ok: true, action: 'refunded' });
+    so.salesOrderLines.find((l: any) => l.sequence === 10000).quantity.should.equal(1);
+    bc.sets.salesCreditMemos!.should.eql([]);
+    (await writer.handle(msg('refunds/create', payload))).action.should.equal('exists');
+    so.salesOrderLines.find((l: any) => l.sequence === 10000).quantity.should.equal(1);
+    // refunding the other line fully removes it
+    await writer.handle(msg('refunds/create', refund(5002, [{ line_item_id: 518995019, quantity: 1, restock_type: 'cancel' }])));
+    so.salesOrderLines.some((l: any) => l.sequence === 20000).should.be.false();
+  });
+
+  it('refund after shipment creates one credit memo with lines, shipping and amounts (exactly once across a lost response)', async () => {
+    const { bc, journal, writer, so } = await created();
+    bc.postShipment(so.number, { lines: [{ sequence: 10000, quantity: 2 }, { sequence: 20000, quantity: 1 }, { sequence: 30000, quantity: 1 }] });
+    bc.loseNextPostTo = 'salesCreditMemos';
+    const payload = refund(6001, [{ line_item_id: 466157049, quantity: 1, restock_type: 'return', subtotal: '194.00' }], '10.00');
+    const r = await writer.handle(msg('refunds/create', payload));
+    r.should.containEql({ ok: true, action: 'refunded' });
+    bc.sets.salesCreditMemos!.length.should.equal(1);
+    const cm = bc.sets.salesCreditMemos![0]!;
+    cm.should.containEql({ customerNumber: 'C10000', externalDocumentNumber: '#1001/R6001' });
+    cm.salesCreditMemoLines.map((l: any) => [l.lineType, l.lineObjectNumber, l.quantity, l.unitPrice, l.discountAmount]).should.eql([
+      ['Item', 'IPOD2008GREEN', 1, 199, 5], ['Account', '6610', 1, 10, undefined]]);
+    r.creditMemo!.number.should.equal(cm.number);
+    (await journal.getOrder(SHOP, '450789469'))!.documents['creditMemo:6001']!.should.equal(cm.number);
+    (await writer.handle(msg('refunds/create', payload))).action.should.equal('exists');
+    bc.sets.salesCreditMemos!.length.should.equal(1);
+  });
+
+  it('a refund of an unknown line is REFUND_UNMATCHED; a refund of an order not in D365 is left alone', async () => {
+    const { writer } = await created();
+    (await writer.handle(msg('refunds/create', refund(7001, [{ line_item_id: 1, quantity: 1, restock_type: 'return' }])))).findings
+      .should.containDeep([{ code: 'REFUND_UNMATCHED' }]);
+    (await setup().writer.handle(msg('refunds/create', refund(7002, [{ line_item_id: 1, quantity: 1, restock_type: 'return' }])))).action.should.equal('not-in-erp');
+  });
+
+  it('orders/updated applies address and note changes, and flags line changes as UPDATE_CONFLICT', async () => {
+    const { writer, so } = await created();
+    const o = order1001();
+    o.shipping_address.address1 = 'Elm Street 1';
+    o.note = 'Ring twice';
+    const r = await writer.handle(msg('orders/updated', o));
+    r.should.containEql({ ok: true, action: 'updated' });
+    so.shipToAddressLine1.should.equal('Elm Street 1');
+    so.salesOrderLines.filter((l: any) => l.lineType === 'Comment').map((l: any) => l.description).should.eql(['Note: Ring twice']);
+    o.note = 'Ring three times';
+    await writer.handle(msg('orders/updated', o));
+    so.salesOrderLines.filter((l: any) => l.lineType === 'Comment').map((l: any) => l.description).should.eql(['Note: Ring three times']);
+    (await writer.handle(msg('orders/updated', o))).action.should.equal('unchanged');
+    o.line_items[0].current_quantity = 5;
+    const c = await writer.handle(msg('orders/updated', o));
+    c.ok.should.be.false();
+    c.findings.should.containDeep([{ code: 'UPDATE_CONFLICT' }]);
+  });
+});
