@@ -52,7 +52,7 @@ describe('writer: sales order body', () => {
     o.shipping_address.city = 'Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch';
     o.note = 'Bitte klingeln 🔔 '.repeat(10);
     const b = buildSalesOrder(Order.parse(o), erp1001(), settings(), ids);
-    b.body.currencyCode.should.equal('EUR');
+    (b.body.currencyCode as string).should.equal('EUR');
     (b.body.shipToCity as string).length.should.equal(30);
     b.findings.should.containDeep([{ code: 'FIELD_TRUNCATED', severity: 'warning', path: 'shipToCity' }]);
     const comments = (b.body.salesOrderLines as any[]).filter((l) => l.lineType === 'Comment');
