@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { toMinor } from '../contract';
+
+/**
+ * Decimal settings and tolerance arithmetic shared by the price and tax checks. Amounts are bigint
+ * minor units (cents) and percentages are bigint millionths of a percent, so no float ever rounds money.
+ */
+
+/** A non-negative decimal setting; the editor saves numbers as strings, flows written by hand may use numbers. */
+export const decimalSetting = (what: string) => z.union([z.string(), z.number()])
+  .transform((v) => String(v).trim())
+  .refine((s) => /^\d+(\.\d+)?$/.test(s), { message: `${what} must be a non-negative decimal number, e.g. 0.01` });
+
+export const percentSetting = (what: string) => decimalSetting(what)
+  .refine((s) => Number(s) <= 100, { message: `${what} must be between 0 and 100` });
+
+const PCT_SCALE = 4; // percent with 4 decimals: "6" -> 60000, "0.5" -> 5000
+const PCT_ONE = 100n * 10n ** BigInt(PCT_SCALE); // 100 % in those units
+
+export function percentUnits(pct: string): bigint {
+  return toMinor(pct, PCT_SCALE);
+}
+
+/** a * num / den, rounded half away from zero. */
+export function mulDivRound(a: bigint, num: bigint, den: bigint): bigint {
+  const neg = (a < 0n) !== (num < 0n) !== (den < 0n);
+  const abs = (x: bigint) => (x < 0n ? -x : x);
+  const q = (abs(a) * abs(num) * 2n + abs(den)) / (2n * abs(den));
+  return neg ? -q : q;
+}
+
+/** pct of an amount (minor units), rounded half-up. */
+export function percentOf(amount: bigint, pct: string): bigint {
+  return mulDivRound(amount, percentUnits(pct), PCT_ONE);
+}
+
+/** Tax on a net amount at a rate. */
+export function taxOnNet(net: bigint, ratePct: string): bigint {
+  return percentOf(net, ratePct);
+}
+
+/** The tax contained in a gross (tax-inclusive) amount at a rate: gross * r / (1 + r). */
+export function taxInGross(gross: bigint, ratePct: string): bigint {
+  const r = percentUnits(ratePct);
+  return mulDivRound(gross, r, PCT_ONE + r);
+}
+
+export interface Tolerance { absolute: string; percent: string }
+
+/** The allowed difference around an expected amount: the larger of the absolute and the percent tolerance. */
+export function allowedDifference(expected: bigint, tol: Tolerance): bigint {
+  const abs = toMinor(tol.absolute);
+  const pct = percentOf(expected < 0n ? -expected : expected, tol.percent);
+  return abs > pct ? abs : pct;
+}
+
+export function withinTolerance(actual: bigint, expected: bigint, tol: Tolerance): boolean {
+  const diff = actual - expected;
+  return (diff < 0n ? -diff : diff) <= allowedDifference(expected, tol);
+}
+
+/** Sums decimal strings exactly. */
+export function sumMinor(amounts: readonly string[]): bigint {
+  return amounts.reduce((s, a) => s + toMinor(a), 0n);
+}

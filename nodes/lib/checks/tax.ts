@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { fromMinor, toMinor } from '../contract';
+import type { Address, Erp, Order } from '../contract';
+import type { CheckOutcome } from '../node-red/check-node';
+import { allowedDifference, decimalSetting, percentSetting, sumMinor, taxInGross, taxOnNet, withinTolerance } from './price-math';
+
+/**
+ * The d365-tax-check rules: tax area by ship-to (country / state / ZIP prefix table), taxes_included
+ * consistency, tax lines present where taxable, recomputed tax vs Shopify's within a rounding
+ * tolerance, tax-exempt customers. BC v2.0 taxAreas carry no rates, so the rate lives in the table.
+ */
+
+export const TaxAreaRow = z.object({
+  country: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'country must be a two-letter ISO code, e.g. US'),
+  /** Province/state code; empty matches any. */
+  state: z.string().trim().toUpperCase().default(''),
+  /** ZIP/postcode prefix; empty matches any. */
+  zip: z.string().trim().toUpperCase().default(''),
+  code: z.string().trim().min(1, 'tax area code is empty').max(20, 'tax area code is longer than 20 characters (a Business Central code)'),
+  rate: percentSetting('tax rate %'),
+  /** yes/no: whether orders shipped here must have prices including tax; empty accepts either. */
+  pricesIncludeTax: z.enum(['', 'yes', 'no']).default(''),
+});
+export type TaxAreaRow = z.infer<typeof TaxAreaRow>;
+
+export const TaxRules = z.object({
+  areas: z.array(TaxAreaRow).default([]),
+  toleranceAbs: decimalSetting('absolute tax tolerance').default('0.01'),
+  tolerancePct: percentSetting('percent tax tolerance').default('0'),
+  taxShipping: z.boolean().default(true),
+});
+export type TaxRules = z.infer<typeof TaxRules>;
+
+/** What D365 said; each part undefined when not asked (no connection) or not applicable. */
+export interface TaxLookups {
+  /** The mapped tax area exists in D365 (null = it does not). */
+  taxArea?: { id: string; code: string } | null;
+  /** The order's D365 customer (msg.erp.customer), if there is one. */
+  customer?: { number: string; taxLiable?: boolean; taxAreaId?: string } | null;
+}
+
+type Finding = CheckOutcome['findings'][number];
+
+/** The most specific row for an address: a ZIP prefix beats a state, a state beats the country; ties go to the first row. */
+export function findTaxArea(rows: readonly TaxAreaRow[], addr: Pick<Address, 'country_code' | 'province_code' | 'zip'> | null | undefined): TaxAreaRow | undefined {
+  const country = (addr?.country_code ?? '').trim().toUpperCase();
+  if (!country) return undefined;
+  const state = (addr?.province_code ?? '').trim().toUpperCase();
+  const zip = (addr?.zip ?? '').replace(/\s+/g, '').toUpperCase();
+  let best: TaxAreaRow | undefined;
+  let bestScore = -1;
+  for (const r of rows) {
+    if (r.country !== country || (r.state && r.state !== state) || (r.zip && !zip.startsWith(r.zip.replace(/\s+/g, '')))) continue;
+    const score = (r.zip ? 100 + r.zip.length : 0) + (r.state ? 10 : 0);
+    if (score > bestScore) { best = r; bestScore = score; }
+  }
+  return best;
+}
+
+/** The address taxes follow: the ship-to, or the billing address for orders that ship nothing. */
+export function taxAddress(order: Order): { addr: Address | null | undefined; path: string } {
+  return order.shipping_address ? { addr: order.shipping_address, path: 'shipping_address' } : { addr: order.billing_address, path: 'billing_address' };
+}
+
+export function checkTax(order: Order, rules: TaxRules, erp: Erp | undefined, lookups: TaxLookups): CheckOutcome {
+  const findings: Finding[] = [];
+  const out: Partial<Erp> = {};
+  const { addr, path: addrPath } = taxAddress(order);
+  const area = findTaxArea(rules.areas, addr);
+  if (!area) {
+    const where = addr ? [addr.country_code, addr.province_code, addr.zip].filter(Boolean).join(' / ') || 'no country' : 'no ship-to or billing address';
+    findings.push({ code: 'TAX_AREA_UNMAPPED', severity: 'error', path: `${addrPath}.country_code`,
+      message: `No tax area is mapped for ${where}` });
+  } else {
+    out.taxAreaCode = area.code;
+    if (lookups.taxArea === null) {
+      findings.push({ code: 'TAX_AREA_UNKNOWN', severity: 'error', path: `${addrPath}.country_code`,
+        message: `Tax area ${area.code} (mapped for ${addr?.country_code}${addr?.province_code ? `/${addr.province_code}` : ''}) does not exist in D365` });
+    } else if (lookups.taxArea && lookups.customer?.taxAreaId && lookups.customer.taxAreaId !== lookups.taxArea.id) {
+      findings.push({ code: 'CUSTOMER_TAX_AREA_DIFFERS', severity: 'warning', path: `${addrPath}.country_code`,
+        message: `The ship-to maps to tax area ${area.code}, but D365 customer ${lookups.customer.number} has a different default tax area` });
+    }
+  }
+
+  // Prices including tax: a customer's own setting wins over the area's; empty accepts Shopify's.
+  const customerIncl = (erp?.customer as { pricesIncludeTax?: unknown } | undefined)?.pricesIncludeTax;
+  const expectIncl = typeof customerIncl === 'boolean' ? customerIncl : area?.pricesIncludeTax ? area.pricesIncludeTax === 'yes' : undefined;
+  if (expectIncl !== undefined && expectIncl !== order.taxes_included) {
+    const who = typeof customerIncl === 'boolean' ? `D365 customer ${erp?.customer?.number}` : `tax area ${area?.code}`;
+    findings.push({ code: 'TAXES_INCLUDED_MISMATCH', severity: 'error', path: 'taxes_included',
+      message: `Shopify prices ${order.taxes_included ? 'include' : 'exclude'} tax, but ${who} expects prices ${expectIncl ? 'including' : 'excluding'} tax` });
+  }
+  out.pricesIncludeTax = expectIncl ?? order.taxes_included;
+
+  const exemptBy = order.tax_exempt ? 'the order is tax exempt'
+    : order.customer?.tax_exempt ? 'the Shopify customer is tax exempt'
+      : erp?.customer?.taxLiable === false || lookups.customer?.taxLiable === false ? `D365 customer ${erp?.customer?.number ?? lookups.customer?.number} is not tax liable`
+        : undefined;
+  const ship = order.shipping_lines.map((s, i) => ({ s, i })).filter(({ s }) => !s.is_removed);
+  const charged = sumMinor([...order.line_items, ...ship.map(({ s }) => s)].flatMap((l) => l.tax_lines.map((t) => t.price)));
+  if (exemptBy) {
+    if (charged > 0n) {
+      findings.push({ code: 'TAX_EXEMPT_CHARGED', severity: 'error', path: 'total_tax',
+        message: `${fromMinor(charged)} ${order.currency} tax was charged although ${exemptBy}` });
+    }
+    return { findings, erp: out };
+  }
+  if (!area) return { findings, erp: out };
+
+  const tol = { absolute: rules.toleranceAbs, percent: rules.tolerancePct };
+  const compare = (path: string, label: string, base: bigint, taxable: boolean, taxLines: { price: string }[]) => {
+    const expected = taxable ? (order.taxes_included ? taxInGross(base, area.rate) : taxOnNet(base, area.rate)) : 0n;
+    const actual = sumMinor(taxLines.map((t) => t.price));
+    if (expected > 0n && actual === 0n) {
+      findings.push({ code: 'TAX_MISSING', severity: 'error', path: `${path}.tax_lines`,
+        message: `${label} is taxable in ${area.code} (${area.rate} %) but carries no tax; expected ${fromMinor(expected)}` });
+    } else if (!withinTolerance(actual, expected, tol)) {
+      findings.push({ code: 'TAX_MISMATCH', severity: 'error', path: `${path}.tax_lines`,
+        message: `${label}: Shopify charged ${fromMinor(actual)} tax, ${area.code} at ${area.rate} % gives ${fromMinor(expected)} (tolerance ${fromMinor(allowedDifference(expected, tol))})` });
+    }
+  };
+  order.line_items.forEach((l, i) => {
+    const base = toMinor(l.price) * BigInt(l.quantity) - sumMinor(l.discount_allocations.map((d) => d.amount));
+    compare(`line_items[${i}]`, `Line ${i + 1} (${l.sku || l.title})`, base, l.taxable !== false, l.tax_lines);
+  });
+  for (const { s, i } of ship) {
+    const base = toMinor(s.price) - sumMinor(s.discount_allocations.map((d) => d.amount));
+    compare(`shipping_lines[${i}]`, `Shipping "${s.title}"`, base, rules.taxShipping, s.tax_lines);
+  }
+  return { findings, erp: out };
+}
