@@ -1,6 +1,7 @@
 // An in-memory BcApi over the seeded catalogue that counts requests, for lookup and check tests.
 // It understands only the filters the lookups send (`f eq 'a' or f eq 'b' …`) and fails loudly on others.
 import type { BatchOperation, BatchResult, BcApi, BcRequestOptions, ODataQuery } from '../../nodes/lib/d365/bc-api';
+import { BcApiError } from '../../nodes/lib/d365/errors';
 import { buildCatalogue } from '../../sim/catalogue';
 
 type Row = Record<string, unknown>;
@@ -86,4 +87,4 @@ export class FakeBc implements BcApi {
 }
 
 /** An error shaped like an HTTP client's for a throttled/unavailable D365. */
-export const throttled = () => Object.assign(new Error('Too Many Requests'), { status: 429 });
+export const throttled = () => new BcApiError({ status: 429, code: 'TooManyRequests', message: 'Too Many Requests' });

@@ -75,6 +75,15 @@ describe('D365 lookups (cached, batched)', () => {
     bc.count().should.equal(2);
   });
 
+  it('a TTL of 0 turns caching off but still shares concurrent fetches', async () => {
+    const bc = new FakeBc();
+    const l = new D365Lookups(bc, { ttlMs: 0, max: 100 });
+    await Promise.all([l.itemsByNumber(['1000']), l.itemsByNumber(['1000'])]);
+    bc.count().should.equal(1);
+    await l.itemsByNumber(['1000']);
+    bc.count().should.equal(2);
+  });
+
   it('keeps at most max entries, evicting the least recently used', async () => {
     const bc = new FakeBc();
     const l = new D365Lookups(bc, { ttlMs: 60_000, max: 2 });

@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
 
 export interface CacheOptions {
-  /** How long an answer (found or not found) is trusted, in milliseconds. */
+  /** How long an answer (found or not found) is trusted, in milliseconds; 0 turns caching off
+   * (concurrent requests for one key still share a fetch). */
   ttlMs: number;
   /** Most entries kept; the least recently used go first. */
   max: number;
@@ -20,24 +21,25 @@ export interface CacheCounters {
  * Concurrent requests for the same key share one fetch instead of each asking Dynamics 365.
  */
 export class LookupCache<V extends object> {
-  private readonly lru: LRUCache<string, V>;
+  private readonly lru?: LRUCache<string, V>;
   private readonly pending = new Map<string, Promise<V>>();
   readonly counters: CacheCounters = { hits: 0, misses: 0 };
 
   constructor(opts: CacheOptions) {
-    this.lru = new LRUCache<string, V>({ max: opts.max, ttl: opts.ttlMs });
+    // lru-cache reads ttl 0 as "never expires", so "off" means no LRU at all.
+    if (opts.ttlMs > 0) this.lru = new LRUCache<string, V>({ max: opts.max, ttl: opts.ttlMs });
   }
 
   get size(): number {
-    return this.lru.size;
+    return this.lru?.size ?? 0;
   }
 
   set(key: string, value: V): void {
-    this.lru.set(key, value);
+    this.lru?.set(key, value);
   }
 
   delete(key: string): void {
-    this.lru.delete(key);
+    this.lru?.delete(key);
   }
 
   /**
@@ -50,7 +52,7 @@ export class LookupCache<V extends object> {
     const waits: Promise<void>[] = [];
     const missing: string[] = [];
     for (const key of new Set(keys)) {
-      const hit = this.lru.get(key);
+      const hit = this.lru?.get(key);
       if (hit !== undefined) {
         this.counters.hits++;
         out.set(key, hit);
@@ -70,7 +72,7 @@ export class LookupCache<V extends object> {
       for (const key of missing) {
         const p = batch.then((found) => {
           const v = found.get(key) ?? notFound;
-          this.lru.set(key, v);
+          this.lru?.set(key, v);
           return v;
         });
         this.pending.set(key, p);
