@@ -166,6 +166,7 @@ describe('SqliteJournal', function () {
       (await j.recordEvent(event({ dedupeKey: 'd' }))).status.should.equal('duplicate');
       (await j.recordEvent(event({ dedupeKey: 'c' }))).status.should.equal('duplicate');
       (await j.pruneEvents(7 * DAY)).should.equal(0);
+      await j.pruneEvents(NaN).should.be.rejectedWith(/invalid prune age/);
     });
 
     it('rejects an invalid event clearly and records nothing', async () => {

@@ -151,7 +151,10 @@ export class SqliteJournal implements OrderJournal {
   }
 
   pruneEvents(olderThanMs: number): Promise<number> {
-    return this.write(() => this.s.pruneEvents.run(this.now() - olderThanMs).changes);
+    return this.write(() => {
+      check(z.number().finite().nonnegative(), 'prune age', olderThanMs);
+      return this.s.pruneEvents.run(this.now() - olderThanMs).changes;
+    });
   }
 
   // --- orders -------------------------------------------------------------------------------------
