@@ -94,6 +94,19 @@ describe('ShopifyAdminClient', () => {
     client.stats.throttled.should.equal(0);
   });
 
+  it('waits Shopify\'s recommended 1 s on THROTTLED without a throttleStatus reading', async () => {
+    let n = 0;
+    const { client } = await setup((_req, res) => {
+      n++;
+      if (n === 1) res.json({ errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED' } }] });
+      else res.json({ data: { ok: true } });
+    });
+    const started = Date.now();
+    (await client.graphql('{ a }')).should.eql({ ok: true });
+    (Date.now() - started).should.be.aboveOrEqual(990);
+    client.stats.throttled.should.equal(1);
+  });
+
   it('gives up with ShopifyThrottledError when still throttled after maxRetries', async () => {
     const { client } = await setup((_req, res) => {
       res.json(throttled(10, 9, 1000));

@@ -131,7 +131,7 @@ export class ShopifyAdminClient implements ShopifyAdminApi {
         return t.maybeProcessed && !safeToRepeat ? { kind: 'fail', error } : { kind: 'retry', waitMs: this.backoff(attemptNo), throttled: false, error };
       }
       const data: unknown = res.data;
-      this.observeCost(query, data);
+      const sawBucket = this.observeCost(query, data);
       if (res.status === 429) {
         this.stats.throttled++;
         return { kind: 'retry', waitMs: parseRetryAfter(res.headers['retry-after']) ?? 1000, throttled: true };
@@ -152,7 +152,8 @@ export class ShopifyAdminClient implements ShopifyAdminApi {
         this.stats.throttled++;
         // The wait itself happens in reserve() on the next attempt: the bucket model now knows the
         // requested cost and the available points, so it waits (requested − available) / restoreRate.
-        return { kind: 'retry', waitMs: this.bucket ? 0 : 1000, throttled: true };
+        // Without a fresh reading the model could be stale: fall back to Shopify's recommended 1 s.
+        return { kind: 'retry', waitMs: sawBucket ? 0 : 1000, throttled: true };
       }
       if (errors.length) return { kind: 'fail', error: new ShopifyGraphqlError(errors) };
       return { kind: 'done', data: (data as { data?: unknown }).data ?? {} };
@@ -177,10 +178,11 @@ export class ShopifyAdminClient implements ShopifyAdminApi {
     }
   }
 
-  private observeCost(query: string, data: unknown): void {
+  /** Updates the cost memory and the bucket model from a reply; true when it carried a throttleStatus. */
+  private observeCost(query: string, data: unknown): boolean {
     const ext = (data as { extensions?: { cost?: unknown } } | undefined)?.extensions?.cost;
     const parsed = Cost.safeParse(ext);
-    if (!parsed.success) return;
+    if (!parsed.success) return false;
     const { requestedQueryCost, throttleStatus } = parsed.data;
     if (typeof requestedQueryCost === 'number') {
       this.costs.delete(query);
@@ -190,6 +192,7 @@ export class ShopifyAdminClient implements ShopifyAdminApi {
     if (throttleStatus) {
       this.bucket = { max: throttleStatus.maximumAvailable, available: throttleStatus.currentlyAvailable, restoreRate: throttleStatus.restoreRate, at: Date.now() };
     }
+    return !!throttleStatus;
   }
 
   private graphqlErrors(raw: unknown): ShopifyGraphqlErrorEntry[] {
