@@ -1,0 +1,106 @@
+import 'should';
+import helper from 'node-red-node-test-helper';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { readFileSync } from 'fs';
+import path from 'path';
+import taxCheck = require('../../nodes/d365-tax-check');
+import type { BcApi, ODataQuery } from '../../nodes/lib/d365/bc-api';
+
+const order = () => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'order-1001.json'), 'utf8'));
+const AREAS = [{ country: 'US', state: 'KY', zip: '', code: 'KY', rate: '6', pricesIncludeTax: '' }, { country: 'US', state: 'NV', zip: '', code: 'NV', rate: '6.85', pricesIncludeTax: '' }];
+
+/** A BC fake with the seeded tax areas and two customers; counts requests per entity set. */
+function countingBc() {
+  const areas = [{ id: 'area-ky', code: 'KY' }, { id: 'area-ny', code: 'NY' }];
+  const customers = [{ number: 'C10000', taxLiable: true, taxAreaId: 'area-ky' }, { number: 'C20000', taxLiable: false, taxAreaId: 'area-ny' }];
+  const calls: { entitySet: string; query: ODataQuery }[] = [];
+  return {
+    calls,
+    async list(entitySet: string, query: ODataQuery = {}) {
+      calls.push({ entitySet, query });
+      const values = [...(query.filter ?? '').matchAll(/(?:code|number) eq '((?:[^']|'')*)'/g)].map((m) => m[1]!);
+      if (entitySet === 'taxAreas') return areas.filter((a) => values.includes(a.code));
+      if (entitySet === 'customers') return customers.filter((c) => values.includes(c.number));
+      throw new Error(`unexpected entity set ${entitySet}`);
+    },
+  };
+}
+
+function modules(api: unknown) {
+  const connection = (RED: NodeAPI) => {
+    function FakeConnection(this: Node & { getClient?: () => BcApi }, def: NodeDef) {
+      RED.nodes.createNode(this, def);
+      this.getClient = () => api as BcApi;
+    }
+    RED.nodes.registerType('d365-connection', FakeConnection);
+  };
+  return [connection, taxCheck];
+}
+
+function flow(config: Record<string, unknown>) {
+  return [
+    { id: 't', type: 'tab' },
+    { id: 'bc', type: 'd365-connection' },
+    { id: 'n1', z: 't', type: 'd365-tax-check', connection: 'bc', areas: AREAS, ...config, wires: [['pass'], ['fail']] },
+    { id: 'pass', z: 't', type: 'helper' },
+    { id: 'fail', z: 't', type: 'helper' },
+    { id: 'c', z: 't', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', z: 't', type: 'helper' },
+  ];
+}
+const next = (id: string) => new Promise<any>((r) => helper.getNode(id).once('input', r));
+async function send(msg: Record<string, unknown>, out = 'pass') {
+  const got = next(out);
+  helper.getNode('n1').receive(msg as never);
+  return got;
+}
+const orderMsg = (patch: (o: any) => void = () => {}, erp?: unknown) => { const o = order(); patch(o); return { topic: 'orders/create', payload: o, ...(erp ? { erp } : {}) }; };
+
+describe('d365-tax-check node', () => {
+  afterEach(() => helper.unload());
+
+  it('passes a clean order, fills msg.erp, and verifies area and customer in D365 once per TTL', async () => {
+    const bc = countingBc();
+    await helper.load(modules(bc), flow({ mode: 'divert', cacheTtlS: '300' }));
+    for (let i = 0; i < 5; i++) {
+      const msg = await send(orderMsg(() => {}, { customer: { number: 'C10000' }, currencyCode: 'USD' }));
+      msg.findings.should.eql([]);
+      msg.erp.should.eql({ customer: { number: 'C10000' }, currencyCode: 'USD', taxAreaCode: 'KY', pricesIncludeTax: false });
+    }
+    bc.calls.map((c) => c.entitySet).sort().should.eql(['customers', 'taxAreas']);
+  });
+
+  it('flags a tax-exempt D365 customer that was charged tax, and an area D365 does not have', async () => {
+    const bc = countingBc();
+    await helper.load(modules(bc), flow({ mode: 'divert' }));
+    (await send(orderMsg(() => {}, { customer: { number: 'C20000' } }), 'fail')).findings.map((f: any) => f.code)
+      .should.eql(['CUSTOMER_TAX_AREA_DIFFERS', 'TAX_EXEMPT_CHARGED']);
+    (await send(orderMsg((o) => { o.shipping_address.province_code = 'NV'; o.line_items[0].tax_lines[0].price = '26.58'; o.line_items[1].tax_lines[0].price = '13.63'; o.shipping_lines[0].tax_lines[0].price = '0.69'; }), 'fail'))
+      .findings.map((f: any) => f.code).should.eql(['TAX_AREA_UNKNOWN']);
+  });
+
+  it('shows three problems of one order together on output 2', async () => {
+    await helper.load(modules(countingBc()), flow({ mode: 'divert', areas: [{ ...AREAS[0], pricesIncludeTax: 'no' }] }));
+    const msg = await send(orderMsg((o) => { o.taxes_included = true; o.line_items[1].tax_lines = []; o.line_items[0].tax_lines[0].price = '30.00'; o.shipping_lines[0].tax_lines[0].price = '0.57'; }), 'fail');
+    msg.findings.map((f: any) => f.code).should.eql(['TAXES_INCLUDED_MISMATCH', 'TAX_MISMATCH', 'TAX_MISSING']);
+  });
+
+  it('works without a connection (no D365 verification, no calls)', async () => {
+    await helper.load(taxCheck, [
+      { id: 't', type: 'tab' },
+      { id: 'n1', z: 't', type: 'd365-tax-check', connection: '', areas: AREAS, wires: [['pass'], ['fail']] },
+      { id: 'pass', z: 't', type: 'helper' }, { id: 'fail', z: 't', type: 'helper' },
+    ]);
+    const msg = await send(orderMsg((o) => { o.shipping_address.province_code = 'OH'; }));
+    msg.findings.map((f: any) => f.code).should.eql(['TAX_AREA_UNMAPPED']);
+    (msg.erp.taxAreaCode === undefined).should.be.true();
+  });
+
+  it('refuses bad configuration and reports it at runtime', async () => {
+    await helper.load(modules(countingBc()), flow({ areas: [{ country: 'USA', code: 'KY', rate: 'six' }], cacheTtlS: '-5' }));
+    helper.getNode('n1').error.should.be.calledWithMatch(/invalid configuration: areas\[0\]\.country: country must be a two-letter ISO code/);
+    const caught = await send(orderMsg(), 'caught');
+    caught.error.message.should.match(/areas\[0\]\.rate: tax rate % must be a non-negative decimal number/);
+    caught.error.message.should.match(/cacheTtlS: cache TTL cannot be negative/);
+  });
+});
