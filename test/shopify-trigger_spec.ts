@@ -65,6 +65,9 @@ function signed(body: unknown, opts: { topic?: string; id?: string; secret?: str
 }
 
 const post = (d: { headers: Record<string, string>; raw: Buffer }) => request(RED.httpNode).post(PATH).set(d.headers).send(d.raw.toString("utf8")); // a Buffer would be JSON-encoded by superagent
+/** First arguments of a node method's calls (the test helper wraps log, warn, error, status, … in sinon spies). */
+const calls = (id: string, method: 'status' | 'warn' | 'error' | 'log' | 'debug'): unknown[] =>
+  ((helper.getNode(id) as unknown as Record<string, { args?: unknown[][] }>)[method].args ?? []).map((a) => a[0]);
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
 describe('shopify-trigger node', () => {
@@ -100,7 +103,7 @@ describe('shopify-trigger node', () => {
       apiVersion: '2026-07', triggeredAt: '2026-03-10T16:00:02Z', source: 'webhook',
     });
     msg._shopifyEventSeq.should.be.a.Number();
-    helper.getNode('n1').status.should.be.calledWithMatch({ fill: 'green', text: '1 received' });
+    calls('n1', 'status').should.matchAny({ fill: 'green', text: '1 received' });
   });
 
   it('emits the same webhook id delivered three times only once', async () => {
@@ -109,7 +112,7 @@ describe('shopify-trigger node', () => {
     for (let i = 0; i < 3; i++) (await post(d)).status.should.equal(200);
     await tick();
     got.length.should.equal(1);
-    helper.getNode('n1').status.should.be.calledWithMatch({ text: '1 received · 2 duplicate' });
+    calls('n1', 'status').should.matchAny({ text: '1 received · 2 duplicate' });
   });
 
   it('answers 401 to a bad or missing signature and emits nothing; accepts the previous secret during rotation', async () => {
@@ -146,11 +149,10 @@ describe('shopify-trigger node', () => {
     const res2 = await post(signed(bad, { id: 'other-id' }));
     res2.status.should.equal(400);
     res2.body.error.should.match(/^body is not a valid orders\/create payload: line_items/);
-    const n1 = helper.getNode('n1');
-    n1.warn.should.be.calledWithMatch(/webhook rejected: malformed JSON/);
+    calls('n1', 'warn').should.matchAny(/webhook rejected: malformed JSON/);
     await tick();
     got.length.should.equal(0);
-    n1.status.should.be.calledWithMatch({ fill: 'yellow', text: '2 rejected' });
+    calls('n1', 'status').should.matchAny({ fill: 'yellow', text: '2 rejected' });
   });
 
   it('answers 413 to a 2 MB body without emitting', async () => {
@@ -176,7 +178,7 @@ describe('shopify-trigger node', () => {
     (await post(signed({ id: 1 }, { topic: 'products/update', id: 'x2' }))).status.should.equal(200);
     await tick();
     got.length.should.equal(0);
-    helper.getNode('n1').status.should.be.calledWithMatch({ text: '2 ignored' });
+    calls('n1', 'status').should.matchAny({ text: '2 ignored' });
   });
 
   it('keeps __proto__ in a body from reaching any prototype', async () => {
@@ -231,9 +233,8 @@ describe('shopify-trigger node', () => {
     const res = await post(signed(order()));
     res.status.should.equal(503);
     res.body.should.eql({ error: 'order journal unavailable, retry later' });
-    const n1 = helper.getNode('n1');
-    n1.error.should.be.calledWithMatch(/order journal unavailable/);
-    n1.status.should.be.calledWithMatch({ fill: 'red', text: 'journal unavailable' });
+    calls('n1', 'error').should.matchAny(/order journal unavailable/);
+    calls('n1', 'status').should.matchAny({ fill: 'red', text: 'journal unavailable' });
     got.length.should.equal(0);
   });
 
@@ -248,9 +249,8 @@ describe('shopify-trigger node', () => {
 
   it('reports invalid settings without registering a route', async () => {
     await load({ path: 'no-leading-slash' });
-    const n1 = helper.getNode('n1');
-    n1.error.should.be.calledWithMatch(/path: must start with "\/"/);
-    n1.status.should.be.calledWithMatch({ fill: 'red', text: 'invalid settings' });
+    calls('n1', 'error').should.matchAny(/path: must start with "\/"/);
+    calls('n1', 'status').should.matchAny({ fill: 'red', text: 'invalid settings' });
     (await request(RED.httpNode).post('/no-leading-slash').send('{}')).status.should.equal(404);
   });
 
@@ -259,8 +259,7 @@ describe('shopify-trigger node', () => {
     const answers = [
       await post(signed(order(), { secret: 'wrong' })), await post(signed('{')), await post(signed(order())),
     ].map((r) => JSON.stringify(r.body));
-    const n1 = helper.getNode('n1');
-    const seen = JSON.stringify([answers, n1.status.args, n1.warn.args, n1.error.args, n1.log.args, (n1 as any).debug?.args ?? []]);
+    const seen = JSON.stringify([answers, ...(['status', 'warn', 'error', 'log', 'debug'] as const).map((m) => calls('n1', m).map((a) => (a instanceof Error ? a.message : a)))]);
     for (const s of [SECRET, OLD_SECRET, TOKEN]) seen.should.not.containEql(s);
   });
 });
