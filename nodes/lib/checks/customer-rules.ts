@@ -33,7 +33,8 @@ const TemplateField = z.object({
 
 // The editor saves numbers as strings and a cleared field as ''; both mean "the default" or a number.
 export const configInt = (min: number, max: number, def: number) => z.union([z.string(), z.number()]).nullish()
-  .transform((v) => (v === '' || v === undefined || v === null ? def : Number(v))).pipe(z.number().int().min(min).max(max));
+  .transform((v) => (v === '' || v === undefined || v === null ? def : Number(v))).pipe(z.number({ error: 'must be a number' })
+  .int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 const int = configInt;
 
 export const CustomerRules = z.object({

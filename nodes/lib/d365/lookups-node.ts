@@ -1,0 +1,33 @@
+import type { Node, NodeAPI } from 'node-red';
+import { onInput } from '../node-red/types';
+import type { BcApi } from './bc-api';
+import { sharedLookups } from './lookups';
+import type { D365ConnectionLike, D365Lookups } from './lookups';
+
+/** How a check node reaches the shared lookups of its `d365-connection`. */
+export interface ConnectionLookups {
+  /** The shared, cached lookups (created on first use; throws if the connection cannot give a client). */
+  lookups(): D365Lookups;
+  /** The connection's dry-run switch, read per message. */
+  dryRun(): boolean;
+}
+
+/** Finds the selected `d365-connection` node; a string says why it cannot be used. */
+export function connectionLookups(RED: NodeAPI, connectionId: unknown, cache: { ttlS: number; max: number }): ConnectionLookups | string {
+  if (typeof connectionId !== 'string' || !connectionId) return 'connection: no D365 connection selected';
+  const conn = RED.nodes.getNode(connectionId) as unknown as Partial<D365ConnectionLike> | null;
+  if (!conn || typeof conn.getClient !== 'function') return 'connection: the selected D365 connection does not exist (deploy it, or pick another)';
+  const connection = conn as D365ConnectionLike & { getClient(): BcApi };
+  return {
+    lookups: () => sharedLookups(connection, { ttlMs: cache.ttlS * 1000, max: cache.max }),
+    dryRun: () => connection.dryRun === true,
+  };
+}
+
+/** Bad config: say why once, show it, and fail every message through done(err) so Catch nodes see it. */
+export function refuseConfig(node: Node, type: string, reason: string): void {
+  const text = `${type}: invalid configuration: ${reason}`;
+  node.error(text);
+  node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
+  onInput(node, () => { throw new Error(text); });
+}
