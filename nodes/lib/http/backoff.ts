@@ -21,6 +21,7 @@ export function parseRetryAfter(value: unknown, now: number = Date.now()): numbe
   const text = String(value).trim();
   if (text === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  if (!/[a-z]/i.test(text)) return undefined; // an HTTP date names its day/month; '-1' is not a date
   const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
