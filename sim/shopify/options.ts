@@ -50,6 +50,8 @@ export const ShopifySimOptions = z.object({
   mutationLatencyMs: z.number().int().nonnegative().default(0),
   /** Shop timezone offset used in REST timestamps (Shopify renders them in the shop's zone). */
   utcOffsetMinutes: z.number().int().min(-720).max(840).default(-300),
+  /** Clock for order timestamps (tests pass a controllable one); default Date.now. */
+  now: z.custom<() => number>((v) => typeof v === 'function').optional(),
 });
 export type ShopifySimOptions = z.input<typeof ShopifySimOptions>;
 export type ResolvedSimOptions = z.infer<typeof ShopifySimOptions>;

@@ -150,7 +150,7 @@ export async function startShopifySim(input: ShopifySimOptions = {}): Promise<Sh
     deliveryTimeoutMs: opts.deliveryTimeoutMs, connectTimeoutMs: opts.connectTimeoutMs, retryScheduleMinutes: opts.retryScheduleMinutes,
     chaos: opts.chaos, rand,
   });
-  const store = new ShopStore(catalogue, opts.seed, opts.utcOffsetMinutes, (topic, payload) => webhooks.emit(topic, payload));
+  const store = new ShopStore(catalogue, opts.seed, opts.utcOffsetMinutes, (topic, payload) => webhooks.emit(topic, payload), opts.now);
   const core: SimCore = { opts, store, webhooks, rand, jobs: new Map(), idempotency: new Map(), timers: new Set() };
   const counters: GraphqlCounters = { requests: 0, pointsSpent: 0, throttled: 0, maxCostExceeded: 0, unauthorized: 0 };
 
