@@ -1,6 +1,5 @@
 import 'should';
 import helper from 'node-red-node-test-helper';
-import request from 'supertest';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
