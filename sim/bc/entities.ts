@@ -141,12 +141,23 @@ const TRACKING_URL: Record<string, string> = {
   DHL: 'https://www.dhl.com/en/express/tracking.html?AWB=%1', USPS: 'https://tools.usps.com/go/TrackConfirmAction?tLabels=%1',
 };
 
+const keyGuids = new Map<string, string>();
 /** A stable GUID for a computed row, so clients can key on it across polls. */
 function keyGuid(key: string): string {
-  const h = createHash('sha1').update(key).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  let g = keyGuids.get(key);
+  if (!g) {
+    const h = createHash('sha1').update(key).digest('hex');
+    g = `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+    keyGuids.set(key, g);
+  }
+  return g;
 }
-const versionOf = (...parts: unknown[]) => parseInt(createHash('sha1').update(parts.join('|')).digest('hex').slice(0, 12), 16);
+/** A cheap version number (FNV-1a) for computed rows, so their etag changes with their values. */
+function versionOf(...parts: unknown[]): number {
+  let h = 0x811c9dc5;
+  for (const c of parts.join('|')) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return h;
+}
 
 function availabilityRows(ctx: Ctx): Rec[] {
   const { db } = ctx;

@@ -25,7 +25,7 @@ export interface Rec {
 export interface State {
   rv: number;
   series: Record<string, number>;
-  t: Record<Table, Record<string, Rec>>;
+  t: Record<Table, Map<string, Rec>>;
   /** stock[itemNumber][`${variantCode}|${locationCode}`] = units on hand. */
   stock: Record<string, Record<string, number>>;
   /** When the on-hand or open-order demand of `${item}|${variant}|${location}` last changed. */
@@ -52,7 +52,7 @@ export const ITEM_CHARGES = [
   { number: 'S-RESTOCK', displayName: 'Restocking fee', taxGroupCode: 'TAXABLE' },
 ];
 
-const emptyState = (): State => ({ rv: 0, series: {}, t: Object.fromEntries(TABLES.map((n) => [n, {}])) as State['t'], stock: {}, availabilityChanged: {} });
+const emptyState = (): State => ({ rv: 0, series: {}, t: Object.fromEntries(TABLES.map((n) => [n, new Map()])) as State['t'], stock: {}, availabilityChanged: {} });
 
 export class Db {
   st: State = emptyState();
@@ -63,6 +63,22 @@ export class Db {
   reset(rand: Rand): void {
     this.rand = rand;
     this.st = emptyState();
+    this.index.clear();
+  }
+
+  /** Lookups by `number`/`code`, which never change once a row exists. */
+  private readonly index = new Map<string, Map<unknown, Rec>>();
+  private static readonly KEYS = new Set(['number', 'code']);
+
+  private indexFor(table: Table, field: string): Map<unknown, Rec> {
+    const k = `${table}.${field}`;
+    let m = this.index.get(k);
+    if (!m) {
+      m = new Map();
+      for (const r of this.st.t[table].values()) if (!m.has(r[field])) m.set(r[field], r);
+      this.index.set(k, m);
+    }
+    return m;
   }
 
   now(): string { return new Date(this.clock()).toISOString(); }
@@ -71,7 +87,11 @@ export class Db {
 
   insert(table: Table, fields: Record<string, unknown>, id = this.newId()): Rec {
     const rec: Rec = { ...fields, id, lastModifiedDateTime: this.now(), _rv: ++this.st.rv };
-    this.st.t[table][id] = rec;
+    this.st.t[table].set(id, rec);
+    for (const f of Db.KEYS) {
+      const m = this.index.get(`${table}.${f}`);
+      if (m && !m.has(rec[f])) m.set(rec[f], rec);
+    }
     return rec;
   }
 
@@ -81,11 +101,22 @@ export class Db {
     rec.lastModifiedDateTime = this.now();
   }
 
-  get(table: Table, id: string): Rec | undefined { return this.st.t[table][id.toLowerCase()]; }
-  all(table: Table): Rec[] { return Object.values(this.st.t[table]); }
-  find(table: Table, pred: (r: Rec) => boolean): Rec | undefined { return this.all(table).find(pred); }
-  by(table: Table, field: string, value: unknown): Rec | undefined { return this.find(table, (r) => r[field] === value); }
-  remove(table: Table, id: string): void { delete this.st.t[table][id]; }
+  get(table: Table, id: string): Rec | undefined { return this.st.t[table].get(id.toLowerCase()); }
+  all(table: Table): Rec[] { return [...this.st.t[table].values()]; }
+  find(table: Table, pred: (r: Rec) => boolean): Rec | undefined {
+    for (const r of this.st.t[table].values()) if (pred(r)) return r;
+    return undefined;
+  }
+  by(table: Table, field: string, value: unknown): Rec | undefined {
+    if (Db.KEYS.has(field)) return this.indexFor(table, field).get(value);
+    return this.find(table, (r) => r[field] === value);
+  }
+  remove(table: Table, id: string): void {
+    const rec = this.st.t[table].get(id);
+    this.st.t[table].delete(id);
+    // Dropping the index is simplest when a removed row was the one indexed (duplicates are possible for `code`).
+    if (rec) for (const f of Db.KEYS) if (this.index.get(`${table}.${f}`)?.get(rec[f]) === rec) this.index.delete(`${table}.${f}`);
+  }
 
   nextNo(series: string): string {
     const n = this.st.series[series] ?? SERIES_START[series] ?? 1;
@@ -94,7 +125,10 @@ export class Db {
   }
 
   snapshot(): State { return structuredClone(this.st); }
-  restore(s: State): void { this.st = s; }
+  restore(s: State): void {
+    this.st = s;
+    this.index.clear();
+  }
 
   onHand(item: string, variant: string, location: string): number {
     return this.st.stock[item]?.[`${variant}|${location}`] ?? 0;
