@@ -2,7 +2,7 @@ import 'should';
 import { Order } from '../../nodes/lib/contract';
 import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
 import type { ShopifyAdminApi } from '../../nodes/lib/shopify/admin-api';
-import { GqlOrder, reconcileCursorName, reconcileOnce, RECONCILE_QUERY, toRestOrder } from '../../nodes/lib/shopify/reconcile';
+import { GqlOrder, ORDER_LINES_QUERY, reconcileCursorName, reconcileOnce, RECONCILE_QUERY, toRestOrder } from '../../nodes/lib/shopify/reconcile';
 import type { ReconcileOptions } from '../../nodes/lib/shopify/reconcile';
 import { signShopifyBody } from '../../nodes/lib/shopify/hmac';
 import { WebhookIntake } from '../../nodes/lib/shopify/webhook-intake';
@@ -25,12 +25,10 @@ function gqlOrder(id: number, updatedAt: string, over: Record<string, unknown> =
     customer: { id: 'gid://shopify/Customer/207119551', legacyResourceId: '207119551', email: 'bob.norman@mail.example.com', firstName: 'Bob', lastName: 'Norman', phone: null },
     shippingAddress: { firstName: 'Bob', lastName: 'Norman', name: 'Bob Norman', company: null, address1: 'Chestnut Street 92', address2: '', city: 'Louisville', province: 'Kentucky', provinceCode: 'KY', zip: '40202', country: 'United States', countryCodeV2: 'US', phone: null },
     billingAddress: null,
-    discountApplications: { nodes: [{ __typename: 'DiscountCodeApplication', index: 0, allocationMethod: 'ACROSS', targetSelection: 'ALL', targetType: 'LINE_ITEM', value: { amount: '10.0' }, code: 'TENOFF' }] },
     lineItems: { nodes: [{
       id: 'gid://shopify/LineItem/466157049', sku: 'IPOD2008GREEN', title: 'IPod Nano - 8gb', variantTitle: 'green', name: 'IPod Nano - 8gb - green', vendor: null,
       quantity: 2, currentQuantity: 2, requiresShipping: true, taxable: true, variant: { legacyResourceId: '39072856' }, product: { legacyResourceId: '632910392' },
-      originalUnitPriceSet: bag('199.0'), totalDiscountSet: bag('0.0'),
-      discountAllocations: [{ allocatedAmountSet: bag('10.0'), discountApplication: { index: 0 } }], taxLines: [tax('23.28')],
+      originalUnitPriceSet: bag('199.0'), totalDiscountSet: bag('10.0'), taxLines: [tax('23.28')],
     }] },
     shippingLines: { nodes: [{ id: 'gid://shopify/ShippingLine/369256396', code: 'Standard', title: 'Standard', source: 'shopify', carrierIdentifier: null, originalPriceSet: bag('10.0'), discountedPriceSet: bag('10.0'), taxLines: [tax('0.60')] }] },
     ...over,
@@ -42,14 +40,24 @@ class FakeShop implements ShopifyAdminApi {
   orders: ReturnType<typeof gqlOrder>[] = [];
   calls: Record<string, unknown>[] = [];
   async graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    query.should.equal(RECONCILE_QUERY);
     this.calls.push(variables);
+    const linePage = (lines: unknown[], after: unknown, first: unknown) => {
+      const start = after ? Number(after) : 0;
+      const nodes = lines.slice(start, start + Number(first));
+      return { pageInfo: { hasNextPage: start + nodes.length < lines.length, endCursor: String(start + nodes.length) }, nodes };
+    };
+    if (query === ORDER_LINES_QUERY) {
+      const o = this.orders.find((x) => x.id === variables.id);
+      return { order: o ? { lineItems: linePage(o.lineItems.nodes, variables.after, variables.first) } : null } as T;
+    }
+    query.should.equal(RECONCILE_QUERY);
     const m = /^updated_at:>'(.+)'$/.exec(String(variables.query));
     if (!m) throw new Error(`unexpected search ${String(variables.query)}`);
     const since = Date.parse(m[1]);
     const all = this.orders.filter((o) => Date.parse(o.updatedAt) > since).sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
     const start = variables.after ? Number(variables.after) : 0;
-    const nodes = all.slice(start, start + Number(variables.first));
+    const nodes = all.slice(start, start + Number(variables.first))
+      .map((o) => ({ ...o, lineItems: linePage(o.lineItems.nodes, null, variables.lines) }));
     const end = start + nodes.length;
     return { orders: { pageInfo: { hasNextPage: end < all.length, endCursor: nodes.length ? String(end) : null }, nodes } } as T;
   }
@@ -66,8 +74,9 @@ describe('shopify reconcile: GraphQL → REST mapping', () => {
     o.total_price.should.equal('632.82');
     o.note_attributes.should.eql([{ name: 'gift_message', value: 'Happy Birthday' }]);
     o.line_items[0].should.containEql({ id: 466157049, variant_id: 39072856, product_id: 632910392, sku: 'IPOD2008GREEN', quantity: 2, price: '199.0' });
-    o.line_items[0].discount_allocations[0].should.containEql({ amount: '10.0', discount_application_index: 0 });
-    o.discount_applications[0].should.containEql({ type: 'discount_code', value_type: 'fixed_amount', allocation_method: 'across', code: 'TENOFF' });
+    o.line_items[0].total_discount!.should.equal('10.0');
+    o.total_discounts!.should.equal('10.0');
+    o.discount_applications.should.eql([]);
     o.shipping_lines[0].should.containEql({ id: 369256396, code: 'Standard', price: '10.0' });
     o.shipping_address!.country_code!.should.equal('US');
     o.customer!.id.should.equal(207119551);
@@ -133,6 +142,17 @@ describe('shopify reconcile: runs', () => {
     const r = await reconcileOnce(opts());
     r.should.containEql({ fetched: 2, emitted: 1, skipped: 1 });
     emitted.map((m) => [m.payload.id, m.shopify.source]).should.eql([[2001, 'webhook'], [2002, 'reconcile']]);
+  });
+
+  it('fetches the remaining line items of an order with more lines than fit in one request', async () => {
+    const base = gqlOrder(6001, '2026-03-10T16:30:00Z');
+    const line = base.lineItems.nodes[0];
+    const lines = [1, 2, 3, 4, 5].map((n) => ({ ...line, id: `gid://shopify/LineItem/${n}`, sku: `SKU-${n}` }));
+    shop.orders = [{ ...base, lineItems: { nodes: lines } }];
+    const r = await reconcileOnce(opts({ linesPerOrder: 2 }));
+    r.should.containEql({ emitted: 1, invalid: 0 });
+    emitted[0].payload.line_items.map((l: any) => l.sku).should.eql(['SKU-1', 'SKU-2', 'SKU-3', 'SKU-4', 'SKU-5']);
+    shop.calls.length.should.equal(2); // orders page, then one page of the remaining lines (50 per request)
   });
 
   it('stands by when another instance holds the lease', async () => {

@@ -33,16 +33,6 @@ const GqlAddress = z.object({
   zip: z.string().nullable().optional(), country: z.string().nullable().optional(), countryCodeV2: z.string().nullable().optional(),
   phone: z.string().nullable().optional(),
 });
-const GqlDiscountApplication = z.object({
-  __typename: z.string(),
-  index: z.number().int(),
-  allocationMethod: z.string(),
-  targetSelection: z.string(),
-  targetType: z.string(),
-  value: z.union([z.object({ amount: z.string() }), z.object({ percentage: z.number() })]),
-  code: z.string().optional(),
-  title: z.string().nullable().optional(),
-});
 const GqlLineItem = z.object({
   id: z.string(),
   sku: z.string().nullable().optional(),
@@ -58,7 +48,6 @@ const GqlLineItem = z.object({
   product: z.object({ legacyResourceId: z.string() }).nullable().optional(),
   originalUnitPriceSet: Bag,
   totalDiscountSet: Bag.optional(),
-  discountAllocations: z.array(z.object({ allocatedAmountSet: Bag, discountApplication: z.object({ index: z.number().int() }) })).default([]),
   taxLines: z.array(GqlTaxLine).default([]),
 });
 const GqlShippingLine = z.object({
@@ -109,8 +98,10 @@ export const GqlOrder = z.object({
   }).nullable().optional(),
   shippingAddress: GqlAddress.nullable().optional(),
   billingAddress: GqlAddress.nullable().optional(),
-  discountApplications: z.object({ nodes: z.array(GqlDiscountApplication) }).optional(),
-  lineItems: z.object({ nodes: z.array(GqlLineItem) }),
+  lineItems: z.object({
+    pageInfo: z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable().optional() }).optional(),
+    nodes: z.array(GqlLineItem),
+  }),
   shippingLines: z.object({ nodes: z.array(GqlShippingLine) }).optional(),
 });
 export type GqlOrder = z.infer<typeof GqlOrder>;
@@ -124,6 +115,9 @@ const OrdersPage = z.object({
 
 const BAG = 'shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }';
 const TAX = `title rate priceSet { ${BAG} }`;
+const LINE = `id sku title variantTitle name vendor quantity currentQuantity requiresShipping taxable
+  variant { legacyResourceId } product { legacyResourceId }
+  originalUnitPriceSet { ${BAG} } totalDiscountSet { ${BAG} } taxLines { ${TAX} }`;
 const ADDRESS = 'firstName lastName name company address1 address2 city province provinceCode zip country countryCodeV2 phone';
 
 /** Orders updated after a time, oldest change first. Page sizes keep the requested cost under 1,000 points. */
@@ -140,21 +134,23 @@ export const RECONCILE_QUERY = `query ReconcileOrders($first: Int!, $lines: Int!
       taxLines { ${TAX} }
       customer { id legacyResourceId email firstName lastName phone }
       shippingAddress { ${ADDRESS} } billingAddress { ${ADDRESS} }
-      discountApplications(first: 10) { nodes { __typename index allocationMethod targetSelection targetType
-        value { ... on MoneyV2 { amount } ... on PricingPercentageValue { percentage } }
-        ... on DiscountCodeApplication { code } ... on ManualDiscountApplication { title }
-        ... on AutomaticDiscountApplication { title } ... on ScriptDiscountApplication { title } } }
-      lineItems(first: $lines) { nodes {
-        id sku title variantTitle name vendor quantity currentQuantity requiresShipping taxable
-        variant { legacyResourceId } product { legacyResourceId }
-        originalUnitPriceSet { ${BAG} } totalDiscountSet { ${BAG} }
-        discountAllocations { allocatedAmountSet { ${BAG} } discountApplication { index } }
-        taxLines { ${TAX} } } }
+      lineItems(first: $lines) { pageInfo { hasNextPage endCursor } nodes { ${LINE} } }
       shippingLines(first: 5) { nodes { id code title source carrierIdentifier
         originalPriceSet { ${BAG} } discountedPriceSet { ${BAG} } taxLines { ${TAX} } } }
     }
   }
 }`;
+
+/** The rest of an order's lines when it has more than fit in the orders query (never truncated silently). */
+export const ORDER_LINES_QUERY = `query ReconcileOrderLines($id: ID!, $first: Int!, $after: String) {
+  order(id: $id) { lineItems(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { ${LINE} } } }
+}`;
+
+const LinePage = z.object({
+  pageInfo: z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable().optional() }).optional(),
+  nodes: z.array(z.unknown()),
+});
+const OrderLinesAnswer = z.object({ order: z.object({ lineItems: LinePage }).nullable() });
 
 /** Numeric ids as JSON numbers (as in webhooks) when exact, else as digit strings. */
 function restId(legacy: string): number | string {
@@ -182,10 +178,6 @@ const restAddress = (a: z.infer<typeof GqlAddress> | null | undefined) => (a ? {
 } : null);
 
 const FULFILLMENT: Record<string, string | null> = { FULFILLED: 'fulfilled', PARTIALLY_FULFILLED: 'partial', RESTOCKED: 'restocked' };
-const DISCOUNT_TYPE: Record<string, string> = {
-  DiscountCodeApplication: 'discount_code', ManualDiscountApplication: 'manual',
-  AutomaticDiscountApplication: 'automatic', ScriptDiscountApplication: 'script',
-};
 
 /**
  * Maps a GraphQL Order to the REST (webhook) shape that the `Order` schema parses, so a reconciled
@@ -193,18 +185,18 @@ const DISCOUNT_TYPE: Record<string, string> = {
  * reason, currencies, financial/fulfillment status (lower-cased REST values; GraphQL-only states
  * such as ON_HOLD become null), taxes_included/tax_exempt, test, tags (joined with ", "), note,
  * note_attributes, source_name, po_number, payment_gateway_names, totals and their *_set bags (shop
- * money), tax_lines, customer (id, email, names, phone), both addresses, discount_applications,
+ * money, incl. total_discounts), tax_lines, customer (id, email, names, phone), both addresses,
  * line_items (ids, sku, titles, vendor, quantity, current_quantity, requires_shipping, taxable,
- * variant_id, product_id, price/price_set from the original unit price, total_discount,
- * discount_allocations, tax_lines) and shipping_lines.
- * NOT mapped (absent or left to the schema's defaults): order_number, number, discount_codes
- * (GraphQL gives only the code, which is in discount_applications[].code), fulfillments, refunds
- * (they reach a flow through their own topics), line fulfillable_quantity/fulfillment_status, grams,
- * properties, duties, location_id, landing/browser fields.
+ * variant_id, product_id, price/price_set from the original unit price, total_discount(_set) = the
+ * line's whole discount, tax_lines) and shipping_lines.
+ * NOT mapped (absent or left to the schema's defaults): discount_applications, discount_codes and
+ * line discount_allocations (they need DiscountApplication.index, which the project's Shopify
+ * simulator does not serve yet — the line's total_discount carries the amount), order_number,
+ * number, fulfillments, refunds (they reach a flow through their own topics), line
+ * fulfillable_quantity/fulfillment_status, grams, properties, duties, location_id.
  */
 export function toRestOrder(o: GqlOrder): Record<string, unknown> {
   const amount = (b: BagT | null | undefined) => b?.shopMoney.amount;
-  const apps = [...(o.discountApplications?.nodes ?? [])].sort((a, b) => a.index - b.index);
   const out: Record<string, unknown> = {
     id: restId(o.legacyResourceId),
     admin_graphql_api_id: o.id,
@@ -239,16 +231,6 @@ export function toRestOrder(o: GqlOrder): Record<string, unknown> {
     } : null,
     shipping_address: restAddress(o.shippingAddress),
     billing_address: restAddress(o.billingAddress),
-    discount_applications: apps.map((a) => ({
-      target_type: a.targetType.toLowerCase(),
-      type: DISCOUNT_TYPE[a.__typename] ?? a.__typename,
-      value: 'amount' in a.value ? a.value.amount : String(a.value.percentage),
-      value_type: 'amount' in a.value ? 'fixed_amount' : 'percentage',
-      allocation_method: a.allocationMethod.toLowerCase(),
-      target_selection: a.targetSelection.toLowerCase(),
-      ...(a.code !== undefined ? { code: a.code } : {}),
-      ...(a.title ? { title: a.title } : {}),
-    })),
     line_items: o.lineItems.nodes.map((l) => ({
       id: gidTail(l.id),
       admin_graphql_api_id: l.id,
@@ -266,9 +248,6 @@ export function toRestOrder(o: GqlOrder): Record<string, unknown> {
       price: amount(l.originalUnitPriceSet),
       price_set: restBag(l.originalUnitPriceSet),
       ...(l.totalDiscountSet ? { total_discount: amount(l.totalDiscountSet), total_discount_set: restBag(l.totalDiscountSet) } : {}),
-      discount_allocations: l.discountAllocations.map((d) => ({
-        amount: amount(d.allocatedAmountSet), amount_set: restBag(d.allocatedAmountSet), discount_application_index: d.discountApplication.index,
-      })),
       tax_lines: l.taxLines.map(restTax),
     })),
     shipping_lines: (o.shippingLines?.nodes ?? []).map((s) => ({
@@ -316,6 +295,8 @@ export interface ReconcileOptions {
   lookbackMs: number;
   /** Each run re-reads this much before the cursor: Shopify's search index lags a little behind writes. */
   overlapMs?: number;
+  /** Orders per page and line items per order in one request; the defaults keep a request under
+   * Shopify's 1,000-point single-query cost limit (each line costs about 14 points). */
   pageSize?: number;
   linesPerOrder?: number;
   maxPages?: number;
@@ -370,7 +351,7 @@ export async function reconcileOnce(o: ReconcileOptions, since?: string): Promis
   let after: string | null = null;
   const maxPages = o.maxPages ?? 50;
   for (let page = 0; page < maxPages; page++) {
-    const data = await o.api.graphql(RECONCILE_QUERY, { first: o.pageSize ?? 5, lines: o.linesPerOrder ?? 50, after, query });
+    const data = await o.api.graphql(RECONCILE_QUERY, { first: o.pageSize ?? 2, lines: o.linesPerOrder ?? 25, after, query });
     const parsed = OrdersPage.safeParse(data);
     if (!parsed.success) throw new Error(`reconciliation: unexpected orders response: ${formatZodError(parsed.error)}`);
     let pageMax = cursorMs;
@@ -398,9 +379,24 @@ export async function reconcileOnce(o: ReconcileOptions, since?: string): Promis
   return result;
 }
 
+/** Fetches the remaining line items of an order whose first page of lines was not the last. */
+async function withAllLines(o: ReconcileOptions, node: unknown): Promise<unknown> {
+  const n = node as { id?: unknown; lineItems?: { pageInfo?: { hasNextPage?: unknown; endCursor?: unknown }; nodes?: unknown } } | null;
+  let info = n?.lineItems?.pageInfo;
+  if (!n || typeof n.id !== 'string' || !Array.isArray(n.lineItems?.nodes) || info?.hasNextPage !== true) return node;
+  const lines = [...(n.lineItems!.nodes as unknown[])];
+  while (info?.hasNextPage === true && typeof info.endCursor === 'string') {
+    const r = OrderLinesAnswer.safeParse(await o.api.graphql(ORDER_LINES_QUERY, { id: n.id, first: 50, after: info.endCursor }));
+    if (!r.success || !r.data.order) throw new Error(`reconciliation: unexpected line items response for ${n.id}${r.success ? '' : `: ${formatZodError(r.error)}`}`);
+    lines.push(...r.data.order.lineItems.nodes);
+    info = r.data.order.lineItems.pageInfo;
+  }
+  return { ...n, lineItems: { nodes: lines } };
+}
+
 async function reconcileOrder(o: ReconcileOptions, node: unknown):
   Promise<{ kind: 'emitted' | 'skipped' | 'ignored' | 'invalid'; updatedMs?: number }> {
-  const g = GqlOrder.safeParse(node);
+  const g = GqlOrder.safeParse(await withAllLines(o, node));
   const idOf = () => String((node as { legacyResourceId?: unknown } | null)?.legacyResourceId ?? '?');
   if (!g.success) {
     o.onInvalid?.(idOf(), formatZodError(g.error));

@@ -1,0 +1,89 @@
+import 'should';
+import helper from 'node-red-node-test-helper';
+import { createServer } from 'http';
+import type { Server } from 'http';
+import type { AddressInfo } from 'net';
+import type { NodeAPI } from 'node-red';
+import storeModule = require('../nodes/shopify-store');
+import journalModule = require('../nodes/order-journal');
+import triggerModule = require('../nodes/shopify-trigger');
+import { startShopifySim } from '../sim/shopify';
+import type { ShopifySim } from '../sim/shopify';
+
+// The trigger against the Shopify simulator: real signed webhooks over HTTP, dropped by chaos, and
+// picked up by the reconciliation poll through the Admin GraphQL API.
+
+let RED: NodeAPI;
+let got: any[] = [];
+const trigger = (r: NodeAPI) => {
+  RED = r;
+  return triggerModule(r);
+};
+function collectorModule(r: NodeAPI) {
+  r.nodes.registerType('test-collector', function (this: any, config: any) {
+    r.nodes.createNode(this, config);
+    this.on('input', (m: unknown) => got.push(m));
+  });
+}
+const until = async (cond: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe('shopify-trigger with the Shopify simulator', () => {
+  let sim: ShopifySim;
+  let server: Server;
+
+  beforeEach(async () => {
+    sim = await startShopifySim({ seed: 7 });
+    got = [];
+    const flow = [
+      { id: 't', type: 'tab' },
+      { id: 'store', type: 'shopify-store', shopDomain: sim.options.shop, apiVersion: sim.options.apiVersion, baseUrl: sim.url },
+      { id: 'jr', type: 'order-journal', file: ':memory:' },
+      { id: 'n1', z: 't', type: 'shopify-trigger', store: 'store', journal: 'jr', path: '/shopify/webhooks', topics: ['orders/create', 'orders/updated'], reconcile: false, wires: [['out']] },
+      { id: 'out', z: 't', type: 'test-collector' },
+    ];
+    await helper.load([storeModule, journalModule, collectorModule, trigger], flow, { store: { accessToken: sim.options.accessToken, webhookSecret: sim.options.webhookSecret } });
+    server = createServer(RED.httpNode as unknown as Parameters<typeof createServer>[0]);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    sim.subscribe('orders/create', `http://127.0.0.1:${(server.address() as AddressInfo).port}/shopify/webhooks`);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await sim.close();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('emits a delivered webhook once, and a dropped one exactly once via the reconciliation poll', async () => {
+    sim.setChaos({ dropProbability: 1 });
+    const dropped = sim.placeOrder();
+    await sim.settled();
+    sim.setChaos({ dropProbability: 0 });
+    const delivered = sim.placeOrder();
+    await sim.settled();
+    await until(() => got.length === 1);
+    got[0].payload.id.should.equal(delivered.id);
+    got[0].shopify.source.should.equal('webhook');
+
+    // An input message runs one reconciliation; the node's status leaves "reconciling…" when it ends.
+    const n1 = helper.getNode('n1') as unknown as { status: { args: { text?: string }[][] }; error: { args: unknown[][] } };
+    const run = async () => {
+      const before = n1.status.args.length;
+      helper.getNode('n1').receive({ payload: 'reconcile' } as never);
+      await until(() => n1.status.args.length > before + 1);
+      n1.error.args.should.eql([]);
+    };
+    await run();
+    got.map((m) => [m.payload.id, m.shopify.source]).should.eql([[delivered.id, 'webhook'], [dropped.id, 'reconcile']]);
+    got[1].topic.should.equal('orders/updated');
+    got[1].payload.name.should.equal(dropped.name);
+    got[1].payload.line_items.length.should.equal(dropped.line_items.length);
+    got[1].payload.total_price.should.equal(dropped.total_price);
+    await run();
+    got.length.should.equal(2); // the next poll re-reads the overlap and emits nothing again
+  });
+});
