@@ -329,6 +329,9 @@ describe('BC simulator API', function () {
       const tracking = await api.call('GET', `${sim.customApiUrl}/companies(${sim.companyId})/shipmentTrackings?$filter=orderNumber eq '${o.number}'`);
       tracking.body.value[0].should.have.properties({ shipmentNumber: 'S-SHPT102001', packageTrackingNo: '1Z999', shippingAgentCode: 'UPS', trackingUrl: 'https://www.ups.com/track?tracknum=1Z999' });
 
+      const shipLines = await api.call('GET', `${sim.customApiUrl}/companies(${sim.companyId})/shipmentLines?$filter=shipmentNumber eq 'S-SHPT102001'`);
+      shipLines.body.value.map((l: Json) => [l.sequence, l.lineObjectNumber, l.variantCode, l.locationCode, l.quantity]).should.eql([[10000, 'IPOD2008GREEN', '', 'EAST', 1]]);
+
       // Released and partly shipped: no more edits, no delete.
       (await api.call('PATCH', `salesOrders(${o.id})`, { email: 'a@b.c' }, { 'if-match': '*' })).body.error.message.should.match(/Status must be equal to 'Open'/);
       (await api.call('DELETE', `salesOrders(${o.id})`)).body.error.message.should.match(/shipped/);
@@ -361,6 +364,17 @@ describe('BC simulator API', function () {
       unknown.status.should.equal(404);
       const counters = (await (await fetch(`${sim.url}/_sim/requests`)).json()) as Json;
       counters.requests.should.eql({ 'POST salesOrders': 2 });
+    });
+
+    it('Microsoft.NAV.shipAndInvoice ships and invoices everything, then the order is gone', async () => {
+      const o = (await api.call('POST', 'salesOrders', ORDER_1001)).body;
+      const r = await api.call('POST', `salesOrders(${o.id})/Microsoft.NAV.shipAndInvoice`);
+      r.status.should.equal(204);
+      (await api.call('GET', `salesOrders(${o.id})`)).status.should.equal(404);
+      const inv = await api.call('GET', `salesInvoices?$filter=orderNumber eq '${o.number}'`);
+      inv.body.value[0].totalAmountIncludingTax.should.equal(632.82);
+      (await api.call('GET', `salesShipments?$filter=orderNumber eq '${o.number}'`)).body.value.should.have.length(1);
+      (await api.call('GET', `salesOrders(${o.id})/Microsoft.NAV.shipAndInvoice`)).status.should.equal(404);
     });
 
     it('credit memos: deep insert, and posting returns stock', async () => {
