@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Finding } from '../contract';
 
 /**
@@ -33,8 +34,11 @@ export type RecordEventResult =
   /** An orders/updated older than one already recorded for the same resource. */
   | { status: 'stale'; newerUpdatedAt: string };
 
-export type OrderState =
-  | 'received' | 'checked' | 'held' | 'creating' | 'created' | 'cancelled' | 'closed' | 'failed';
+export const OrderState = z.enum(['received', 'checked', 'held', 'creating', 'created', 'cancelled', 'closed', 'failed']);
+export type OrderState = z.infer<typeof OrderState>;
+
+export const HoldStatus = z.enum(['held', 'released', 'discarded']);
+export type HoldStatus = z.infer<typeof HoldStatus>;
 
 export interface OrderHistoryEntry {
   at: number;
@@ -85,14 +89,14 @@ export interface HoldRecord {
   /** For retry-later holds: when to retry next and how many attempts were made. */
   retryAt?: number;
   attempts: number;
-  status: 'held' | 'released' | 'discarded';
+  status: HoldStatus;
   resolvedAt?: number;
   resolvedBy?: string;
   resolution?: string;
 }
 
 export interface HoldFilter {
-  status?: HoldRecord['status'];
+  status?: HoldStatus;
   code?: string;
   route?: string;
   olderThanMs?: number;
@@ -106,7 +110,7 @@ export interface OrderJournal {
   markEmitted(seq: number): Promise<void>;
   /** Events recorded but never emitted (e.g. the process died between the 200 and the emit). */
   unemittedEvents(limit?: number): Promise<EventRecord[]>;
-  /** Drops dedupe keys and emitted bodies older than the age; returns how many were dropped. */
+  /** Drops emitted events received longer ago than the age (unemitted ones are kept); returns how many. */
   pruneEvents(olderThanMs: number): Promise<number>;
 
   // --- orders -----------------------------------------------------------------------------------
@@ -118,6 +122,7 @@ export interface OrderJournal {
    */
   transitionOrder(shop: string, orderId: string, from: readonly (OrderState | undefined)[], to: OrderState,
     change?: { orderName?: string; documents?: Record<string, string>; event?: string; detail?: string }): Promise<OrderRecord | undefined>;
+  /** Appends to an order's history; allowed before the order has a record (shown once it exists). */
   appendHistory(shop: string, orderId: string, event: string, detail?: string): Promise<void>;
 
   // --- inventory reservations -------------------------------------------------------------------
@@ -129,6 +134,7 @@ export interface OrderJournal {
   reservationsOf(orderKey: string): Promise<{ item: string; location: string; quantity: number }[]>;
 
   // --- exception holds --------------------------------------------------------------------------
+  /** Stores a hold (status 'held'); an existing id is replaced and set back to 'held'. */
   putHold(h: Omit<HoldRecord, 'status' | 'attempts'> & { attempts?: number }): Promise<HoldRecord>;
   getHold(id: string): Promise<HoldRecord | undefined>;
   listHolds(filter?: HoldFilter): Promise<HoldRecord[]>;
@@ -141,6 +147,8 @@ export interface OrderJournal {
   // --- singletons and cursors ---------------------------------------------------------------------
   /** Takes or renews a named lease for `owner` (one instance runs a poll); false if another holds it. */
   acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives a lease up early (a stopping instance, a finished critical section); no-op unless `owner` holds it. */
+  releaseLease(name: string, owner: string): Promise<void>;
   getCursor(name: string): Promise<string | undefined>;
   setCursor(name: string, value: string): Promise<void>;
 

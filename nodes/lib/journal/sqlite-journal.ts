@@ -4,12 +4,13 @@ import path from 'path';
 import { z } from 'zod';
 import { Finding, formatZodError } from '../contract';
 import { parseInstant } from './instant';
+import { OrderState } from './journal';
 import type {
-  EventRecord, HoldFilter, HoldRecord, OrderJournal, OrderRecord, OrderState, RecordEventInput, RecordEventResult,
+  EventRecord, HoldFilter, HoldRecord, OrderJournal, OrderRecord, RecordEventInput, RecordEventResult,
   ReservationLine, ReserveResult,
 } from './journal';
 import { migrate } from './sqlite-migrations';
-import { ORDER_STATES, decodeEvent, decodeHold, decodeOrder, encodeJson } from './sqlite-rows';
+import { decodeEvent, decodeHold, decodeOrder, encodeJson } from './sqlite-rows';
 
 export interface SqliteJournalOptions {
   /** Clock in epoch ms (tests move it to expire leases and age events). */
@@ -33,7 +34,7 @@ const RecordEventSchema = z.object({
 const quantity = z.number().finite().nonnegative();
 const ReservationLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity, limit: z.number().finite() });
 const ReleaseLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity });
-const OrderStateSchema = z.enum(ORDER_STATES);
+const OrderStateSchema = OrderState;
 const PutHoldSchema = z.object({
   id: nonEmpty,
   shop: nonEmpty,
@@ -335,6 +336,12 @@ export class SqliteJournal implements OrderJournal {
     });
   }
 
+  releaseLease(name: string, owner: string): Promise<void> {
+    return this.write(() => {
+      this.s.dropLease.run(name, owner);
+    });
+  }
+
   getCursor(name: string): Promise<string | undefined> {
     return this.run(() => (this.s.cursor.get(name) as { value: string } | undefined)?.value);
   }
@@ -409,6 +416,7 @@ function prepare(db: Database.Database) {
     lease: p('SELECT owner, expires_at FROM leases WHERE name = ?'),
     putLease: p(`INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`),
+    dropLease: p('DELETE FROM leases WHERE name = ? AND owner = ?'),
     cursor: p('SELECT value FROM cursors WHERE name = ?'),
     putCursor: p('INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
   };

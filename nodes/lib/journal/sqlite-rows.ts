@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Finding, formatZodError } from '../contract';
-import type { EventRecord, HoldRecord, OrderHistoryEntry, OrderRecord, OrderState } from './journal';
+import { HoldStatus, OrderState } from './journal';
+import type { EventRecord, HoldRecord, OrderHistoryEntry, OrderRecord } from './journal';
 
 /**
  * Decoding of stored rows. Every JSON column goes through JSON.parse (never eval, never merged into
@@ -14,12 +15,7 @@ const JsonObject = z.record(z.string(), z.unknown());
 const Documents = z.record(z.string(), z.string());
 const Findings = z.array(Finding);
 
-// journal.ts declares OrderState as a TS type only; this list must match it exactly (checked below).
-export const ORDER_STATES = ['received', 'checked', 'held', 'creating', 'created', 'cancelled', 'closed', 'failed'] as const satisfies readonly OrderState[];
-type MissingStates = Exclude<OrderState, (typeof ORDER_STATES)[number]>;
-export const ORDER_STATES_COMPLETE: MissingStates extends never ? true : never = true;
-const OrderStateSchema = z.enum(ORDER_STATES);
-const HoldStatus = z.enum(['held', 'released', 'discarded']);
+const OrderStateSchema = OrderState;
 
 const nullableStr = z.string().nullable();
 const nullableInt = z.number().nullable();
