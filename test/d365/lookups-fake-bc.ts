@@ -62,7 +62,9 @@ export class FakeBc implements BcApi {
       return { field: m[1]!, value: m[2]!.replace(/''/g, "'") };
     });
     // Exact, case-sensitive comparison: the lookups must not rely on BC ignoring case.
-    return rows.filter((r) => terms.some((t) => r[t.field] === t.value)).map((r) => ({ ...r })) as T[];
+    // Like BC, return only the $select-ed fields, so a lookup that forgets one it needs fails here too.
+    const pick = (r: Row) => (query.select ? Object.fromEntries(query.select.filter((f) => f in r).map((f) => [f, r[f]])) : { ...r });
+    return rows.filter((r) => terms.some((t) => r[t.field] === t.value)).map(pick) as T[];
   }
 
   async get<T = Row>(path: string): Promise<T> {

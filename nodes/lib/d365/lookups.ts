@@ -178,7 +178,7 @@ export class D365Lookups {
   private async viaCustomField<T>(ns: string, src: CustomFieldSource, values: readonly string[],
     resolve: (numbers: string[]) => Promise<Map<string, T[]>>): Promise<Map<string, T[]>> {
     const prefix = `${ns}:custom:${src.api ?? ''}/${src.entitySet}/${src.field}`;
-    const refs = await this.load(prefix, src.entitySet, src.field, values, normText, (v) => [v.trim()], ['number'],
+    const refs = await this.load(prefix, src.entitySet, src.field, values, normText, (v) => [v.trim()], ['number', src.field],
       z.looseObject({ number: z.string() }), src.api || undefined);
     const numbers = [...new Set([...refs.values()].flat().map((r) => r.number))];
     const byNumber = numbers.length ? await resolve(numbers) : new Map<string, T[]>();
