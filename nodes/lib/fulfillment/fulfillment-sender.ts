@@ -51,17 +51,31 @@ export interface SenderResult {
 }
 
 const FIND_ORDER = `query d365FindOrder($q: String!) { orders(first: 2, query: $q) { nodes { id legacyResourceId name } } }`;
+// Shopify refuses a query whose requested cost is over 1000 points (connection = 2 + size × item cost), so the
+// order is read in pages: 10 fulfillment orders × 40 lines (~870 points), then any further pages of either.
+const FO_FIELDS = `fragment d365Fo on FulfillmentOrder { id status assignedLocation { location { id legacyResourceId } }
+  lineItems(first: 40) { pageInfo { hasNextPage endCursor } nodes { id remainingQuantity sku lineItem { id sku } } } }`;
 const READ_ORDER = `query d365FulfillmentOrders($id: ID!) { order(id: $id) { id name
-  fulfillmentOrders(first: 50) { nodes { id status assignedLocation { location { id legacyResourceId } }
-    lineItems(first: 250) { nodes { id remainingQuantity sku lineItem { id sku } } } } }
-  fulfillments(first: 100) { id trackingInfo(first: 5) { number } location { legacyResourceId } } } }`;
+  fulfillmentOrders(first: 10) { pageInfo { hasNextPage endCursor } nodes { ...d365Fo } }
+  fulfillments(first: 100) { id trackingInfo(first: 5) { number } location { legacyResourceId } } } }
+${FO_FIELDS}`;
+const MORE_FOS = `query d365MoreFulfillmentOrders($id: ID!, $after: String) { order(id: $id) {
+  fulfillmentOrders(first: 10, after: $after) { pageInfo { hasNextPage endCursor } nodes { ...d365Fo } } } }
+${FO_FIELDS}`;
+const MORE_FO_LINES = `query d365MoreFulfillmentOrderLines($id: ID!, $after: String) { fulfillmentOrder(id: $id) {
+  lineItems(first: 200, after: $after) { pageInfo { hasNextPage endCursor } nodes { id remainingQuantity sku lineItem { id sku } } } } }`;
 const CREATE = `mutation d365FulfillmentCreate($fulfillment: FulfillmentInput!) {
   fulfillmentCreate(fulfillment: $fulfillment) { fulfillment { id status } userErrors { field message } } }`;
 
+interface PageInfo { hasNextPage: boolean; endCursor?: string | null }
+interface FoLineNode { id: string; remainingQuantity: number; sku?: string | null; lineItem: { id: string; sku?: string | null } }
+interface FoNode {
+  id: string; status: string; assignedLocation?: { location?: { id: string; legacyResourceId: string } | null };
+  lineItems: { pageInfo?: PageInfo; nodes: FoLineNode[] };
+}
+interface FoPage { pageInfo?: PageInfo; nodes: FoNode[] }
 interface OrderData {
-  order: null | { id: string; name: string;
-    fulfillmentOrders: { nodes: { id: string; status: string; assignedLocation?: { location?: { id: string; legacyResourceId: string } | null };
-      lineItems: { nodes: { id: string; remainingQuantity: number; sku?: string | null; lineItem: { id: string; sku?: string | null } }[] } }[] };
+  order: null | { id: string; name: string; fulfillmentOrders: FoPage;
     fulfillments: { id: string; trackingInfo: { number?: string | null }[]; location?: { legacyResourceId: string } | null }[] };
 }
 
@@ -122,7 +136,7 @@ export class FulfillmentSender {
         if (f.trackingInfo.some((t) => t.number === tracking)) { sentAt.add(f.location?.legacyResourceId ?? ''); done.push({ id: f.id, locationId: f.location?.legacyResourceId ?? '', lineItems: 0 }); }
       }
     }
-    const all: FulfillmentOrderInfo[] = data.order.fulfillmentOrders.nodes.map((fo) => ({
+    const all: FulfillmentOrderInfo[] = (await this.allFulfillmentOrders(orderGid, data.order.fulfillmentOrders)).map((fo) => ({
       id: fo.id, status: fo.status, locationId: fo.assignedLocation?.location ? String(fo.assignedLocation.location.legacyResourceId) : undefined,
       lines: fo.lineItems.nodes.map((l) => ({ id: l.id, remainingQuantity: l.remainingQuantity, sku: l.sku ?? l.lineItem.sku, lineItemId: legacyId(l.lineItem.id) })),
     }));
@@ -161,6 +175,26 @@ export class FulfillmentSender {
     // A partly failed shipment stays "pending": a retry re-reads remaining quantities and sends only the rest.
     await this.mark(orderId, name, await this.d.journal.getOrder(this.d.shop, orderId), key, { status: failed ? 'pending' : 'done', tracking, fulfillments: done });
     return { ok: !failed, action: failed ? 'rejected' : 'fulfilled', findings, orderId, fulfillments: done };
+  }
+
+  /** Every fulfillment order of the order with every line: the first page as read, then the further pages. */
+  private async allFulfillmentOrders(orderGid: string, first: FoPage): Promise<FoNode[]> {
+    const fos = [...first.nodes];
+    for (let page = first.pageInfo; page?.hasNextPage && page.endCursor;) {
+      const more = await this.d.shopify.graphql<{ order: { fulfillmentOrders: FoPage } | null }>(MORE_FOS, { id: orderGid, after: page.endCursor });
+      if (!more.order) break;
+      fos.push(...more.order.fulfillmentOrders.nodes);
+      page = more.order.fulfillmentOrders.pageInfo;
+    }
+    for (const fo of fos) {
+      for (let page = fo.lineItems.pageInfo; page?.hasNextPage && page.endCursor;) {
+        const more = await this.d.shopify.graphql<{ fulfillmentOrder: { lineItems: { pageInfo?: PageInfo; nodes: FoLineNode[] } } | null }>(MORE_FO_LINES, { id: fo.id, after: page.endCursor });
+        if (!more.fulfillmentOrder) break;
+        fo.lineItems = { nodes: [...fo.lineItems.nodes, ...more.fulfillmentOrder.lineItems.nodes] };
+        page = more.fulfillmentOrder.lineItems.pageInfo;
+      }
+    }
+    return fos;
   }
 
   /** Shipment lines → what allocation matches on: the Shopify line id (via the writer's line map) or the SKU. */
