@@ -1,0 +1,144 @@
+import 'should';
+import { InventoryGate } from '../../nodes/lib/inventory/gate';
+import { GateRules } from '../../nodes/lib/inventory/gate-settings';
+import { StockReader } from '../../nodes/lib/inventory/stock';
+import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
+import type { OrderMessage } from '../../nodes/lib/contract';
+import { FakeStockApi, orderWith } from './fakes';
+
+// The gate's orchestration over a real SqliteJournal (':memory:') and a fake D365 stock source.
+const SHOP = 'demo-shop.myshopify.com';
+describe('InventoryGate', () => {
+  let journal: SqliteJournal;
+  let api: FakeStockApi;
+  let clock: number;
+  const gate = (r: Record<string, unknown> = {}, ttlMs = 30_000) => new InventoryGate({
+    rules: GateRules.parse({ locations: [{ d365Location: 'EAST' }, { d365Location: 'WEST' }], refreshBelow: '0', ...r }),
+    stock: new StockReader(() => api.asBcApi(), { ttlMs, now: () => clock }), journal,
+  });
+  const msgOf = (o: ReturnType<typeof orderWith>, topic = 'orders/create'): OrderMessage =>
+    ({ topic, payload: o.payload, shopify: { shop: SHOP, topic, source: 'webhook' }, erp: JSON.parse(JSON.stringify(o.erp)) });
+  const check = (g: InventoryGate, o: ReturnType<typeof orderWith>) => g.check(o.order, msgOf(o));
+  const codes = (r: { findings: { code: string }[] }) => r.findings.map((f) => f.code);
+
+  beforeEach(() => {
+    journal = SqliteJournal.open(':memory:');
+    api = new FakeStockApi([]);
+    clock = 1_000_000;
+  });
+  afterEach(() => journal.close());
+
+  it('without msg.erp.lines: a blocking INVENTORY_NOT_CHECKED that names the SKU validator', async () => {
+    const o = orderWith(1, [{ sku: 'A', item: 'A', quantity: 1 }]);
+    const r = await gate().check(o.order, { topic: 'orders/create', payload: o.payload, shopify: { shop: SHOP, topic: 'orders/create', source: 'webhook' } });
+    r.findings.should.match([{ code: 'INVENTORY_NOT_CHECKED', severity: 'error', message: /SKU validator/ }]);
+    const noShop = await gate().check(o.order, { topic: 'orders/create', payload: o.payload, erp: o.erp });
+    noShop.findings.should.match([{ code: 'INVENTORY_NOT_CHECKED', message: /msg\.shopify\.shop/ }]);
+  });
+
+  it('reserves under shop:orderId, fills locationCode per line, and asks D365 once for all items', async () => {
+    api.set('A', 'EAST', 5); api.set('B', 'EAST', 5, 0, 'RED');
+    const o = orderWith(7, [{ sku: 'A', item: 'A', quantity: 2 }, { sku: 'B-RED', item: 'B', variant: 'RED', quantity: 1 }]);
+    const r = await check(gate(), o);
+    r.findings.should.eql([]);
+    r.erp!.lines!.map((l) => [l.lineItemId, l.locationCode]).should.eql([['700', 'EAST'], ['701', 'EAST']]);
+    (await journal.reservationsOf(`${SHOP}:7`)).should.eql([{ item: 'A', location: 'EAST', quantity: 2 }, { item: 'B:RED', location: 'EAST', quantity: 1 }]);
+    api.calls.should.eql([{ filter: "itemNumber eq 'A' or itemNumber eq 'B'", api: 'shopifyD365/integration/v1.0' }]);
+  });
+
+  it('two orders racing for the last unit: one passes, one gets INSUFFICIENT_STOCK', async () => {
+    api.set('A', 'EAST', 1);
+    const g = gate({ locations: [{ d365Location: 'EAST' }] });
+    const [r1, r2] = await Promise.all([check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 1 }])), check(g, orderWith(2, [{ sku: 'A', item: 'A', quantity: 1 }]))]);
+    [codes(r1), codes(r2)].sort().should.eql([[], ['INSUFFICIENT_STOCK']]);
+    (await journal.reservedQuantity('A', 'EAST')).should.equal(1);
+  });
+
+  it('other orders\' reservations and D365 open demand lower ATP; a re-check of the same order replaces its own', async () => {
+    api.set('A', 'EAST', 10, 3);
+    const g = gate({ locations: [{ d365Location: 'EAST' }], safetyStock: '2' });
+    codes(await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 4 }]))).should.eql([]);
+    const r = await check(g, orderWith(2, [{ sku: 'A', item: 'A', quantity: 2 }]));
+    r.findings[0]!.message.should.match(/2 ordered, available to promise: EAST 1 \(D365 stock 10 − on sales orders 3 − reserved for other orders 4 − safety stock 2\)/);
+    codes(await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 5 }]))).should.eql([]);
+    (await journal.reservedQuantity('A', 'EAST')).should.equal(5);
+  });
+
+  it('caches D365 stock briefly and re-reads it when a line gets close to zero', async () => {
+    api.set('A', 'EAST', 100); api.set('B', 'EAST', 3);
+    const g = gate({ locations: [{ d365Location: 'EAST' }], refreshBelow: '2' });
+    await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 1 }]));
+    await check(g, orderWith(2, [{ sku: 'A', item: 'A', quantity: 1 }]));
+    api.calls.should.have.length(1);
+    await check(g, orderWith(3, [{ sku: 'B', item: 'B', quantity: 1 }]));
+    api.calls.length.should.equal(2);
+    // B would leave 2 (≤ threshold) from a cached figure: read again before promising.
+    api.set('B', 'EAST', 0);
+    const r = await check(g, orderWith(4, [{ sku: 'B', item: 'B', quantity: 1 }]));
+    api.calls.length.should.equal(3);
+    codes(r).should.eql(['INSUFFICIENT_STOCK']);
+  });
+
+  it('a short line on a cached figure is re-read once (stock may have arrived)', async () => {
+    api.set('A', 'EAST', 0);
+    const g = gate({ locations: [{ d365Location: 'EAST' }] });
+    codes(await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 1 }]))).should.eql(['INSUFFICIENT_STOCK']);
+    api.set('A', 'EAST', 5);
+    codes(await check(g, orderWith(2, [{ sku: 'A', item: 'A', quantity: 1 }]))).should.eql([]);
+    api.calls.length.should.equal(2);
+  });
+
+  it('D365 unavailable: a retryable D365_UNAVAILABLE finding; a non-retryable failure throws', async () => {
+    api.fail = Object.assign(new Error('Service Unavailable'), { status: 503, retryable: true });
+    const r = await check(gate(), orderWith(1, [{ sku: 'A', item: 'A', quantity: 1 }]));
+    r.findings.should.match([{ code: 'D365_UNAVAILABLE', retryable: true, message: /HTTP 503/ }]);
+    api.fail = Object.assign(new Error('Forbidden'), { status: 403, retryable: false });
+    await check(gate(), orderWith(2, [{ sku: 'A', item: 'A', quantity: 1 }])).should.be.rejectedWith(/D365 stock lookup failed \(HTTP 403\)/);
+  });
+
+  it('malformed D365 rows are an error naming the field, not NaN stock', async () => {
+    api.rows = [{ itemNumber: 'A', variantCode: '', locationCode: 'EAST', inventory: 'lots' as never, qtyOnSalesOrders: 0 }];
+    await check(gate(), orderWith(1, [{ sku: 'A', item: 'A', quantity: 1 }])).should.be.rejectedWith(/\[0\]\.inventory/);
+  });
+
+  it('bad msg.erp.lines entries are ERP_LINE_INVALID findings', async () => {
+    const o = orderWith(1, [{ sku: 'A', item: 'A', quantity: 1 }]);
+    const msg = msgOf(o);
+    msg.erp = { lines: [{ lineItemId: '100', quantity: -2, itemNumber: 'A' }, { __proto__: { x: 1 } }] as never };
+    const r = await gate().check(o.order, msg);
+    codes(r).should.eql(['ERP_LINE_INVALID', 'ERP_LINE_INVALID']);
+    (await journal.reservationsOf(`${SHOP}:1`)).should.eql([]);
+  });
+
+  it('does not reserve for an order the journal shows as created in D365, or a cancelled one', async () => {
+    api.set('A', 'EAST', 5);
+    await journal.transitionOrder(SHOP, '1', [undefined], 'created');
+    const r = await check(gate(), orderWith(1, [{ sku: 'A', item: 'A', quantity: 1 }]));
+    r.findings.should.match([{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: /created/ }]);
+    (await journal.reservedQuantity('A', 'EAST')).should.equal(0);
+    const c = orderWith(2, [{ sku: 'A', item: 'A', quantity: 1 }]);
+    await check(gate(), c);
+    const cancelled = { ...c, order: { ...c.order, cancelled_at: '2026-01-01T00:00:00Z' } };
+    codes(await check(gate(), cancelled)).should.eql(['INVENTORY_NOT_RESERVED']);
+    (await journal.reservedQuantity('A', 'EAST')).should.equal(0);
+  });
+
+  it('orders/cancelled releases the whole reservation; refunds/create releases restocked quantities per line', async () => {
+    api.set('A', 'EAST', 10); api.set('B', 'EAST', 10);
+    const g = gate();
+    const o = orderWith(5, [{ sku: 'A', item: 'A', quantity: 3 }, { sku: 'B', item: 'B', quantity: 2 }]);
+    await check(g, o);
+    const refund = (lines: { line: number; quantity: number; restock: string }[]) => ({
+      topic: 'refunds/create', shopify: { shop: SHOP, topic: 'refunds/create', source: 'webhook' as const },
+      payload: { id: 9, order_id: 5, created_at: '2026-01-01T00:00:00Z', refund_line_items: lines.map((l, i) => ({ id: i + 1, line_item_id: 500 + l.line, quantity: l.quantity, restock_type: l.restock })) },
+    });
+    (await g.release('refunds/create', refund([{ line: 0, quantity: 1, restock: 'no_restock' }]))).released.should.equal(0);
+    (await g.release('refunds/create', refund([{ line: 0, quantity: 1, restock: 'cancel' }, { line: 1, quantity: 2, restock: 'return' }]))).released.should.equal(3);
+    (await journal.reservationsOf(`${SHOP}:5`)).should.eql([{ item: 'A', location: 'EAST', quantity: 2 }]);
+    const r = await g.release('orders/cancelled', { topic: 'orders/cancelled', payload: o.payload, shopify: { shop: SHOP, topic: 'orders/cancelled', source: 'webhook' } });
+    r.should.eql({ orderKey: `${SHOP}:5`, released: 2 });
+    (await journal.reservedQuantity('A', 'EAST')).should.equal(0);
+    await g.release('refunds/create', { topic: 'refunds/create', payload: { id: 'x' }, shopify: { shop: SHOP, topic: 'refunds/create', source: 'webhook' } }).should.be.rejectedWith(/not a Shopify refund/);
+    await g.release('orders/cancelled', { topic: 'orders/cancelled', payload: o.payload }).should.be.rejectedWith(/msg\.shopify\.shop is missing/);
+  });
+});
