@@ -40,6 +40,22 @@ describe('Shopify simulator: Admin GraphQL', function () {
     sim.counters().graphql.unauthorized.should.equal(2);
   });
 
+  it('answers malformed requests with clear 400s, never a crash', async () => {
+    const raw = await request(sim.url).post('/admin/api/2026-07/graphql.json').set('X-Shopify-Access-Token', TOKEN).set('Content-Type', 'application/json').send('{"query": ');
+    raw.status.should.equal(400);
+    raw.body.should.have.property('errors');
+    const noQuery = await request(sim.url).post('/admin/api/2026-07/graphql.json').set('X-Shopify-Access-Token', TOKEN).send({ variables: {} });
+    noQuery.status.should.equal(400);
+    (await request(sim.url).post('/admin/api/not-a-version/graphql.json').set('X-Shopify-Access-Token', TOKEN).send({ query: '{ shop { name } }' })).status.should.equal(404);
+    const badVars = await gql('query($id: ID!) { order(id: $id) { id } }', { id: { __proto__: 1 } });
+    badVars.errors[0].message.should.match(/\$id/);
+    const ctl = await request(sim.url).post('/_sim/orders').send({ lines: [{ sku: 'IPOD2008GREEN', quantity: -1 }], __proto__: { polluted: true } });
+    ctl.status.should.equal(400);
+    ctl.body.error.should.match(/quantity/);
+    (({} as Record<string, unknown>).polluted === undefined).should.be.true();
+    (await request(sim.url).post('/_sim/orders/123/cancel').send({})).status.should.equal(400);
+  });
+
   it('puts extensions.cost on every answer and refuses queries over 1000 points', async () => {
     const ok = await gql('{ shop { name currencyCode } }');
     ok.data.shop.currencyCode.should.equal('USD');
