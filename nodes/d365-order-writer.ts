@@ -6,10 +6,8 @@ import type { OrderMessage } from './lib/contract';
 import { StatusCounter } from './lib/node-red/status';
 import { onInput } from './lib/node-red/types';
 import { lookupConfigNodes } from './lib/writer/config-nodes';
-import { OrderWriter } from './lib/writer/order-writer';
+import { OrderWriter, WRITER_CHECK } from './lib/writer/order-writer';
 import { WriterSettings } from './lib/writer/settings';
-
-const WRITER_CHECK = 'writer';
 
 const Config = WriterSettings.extend({
   connection: z.string().min(1, 'choose a D365 connection'),

@@ -8,7 +8,8 @@ import { StatusCounter } from './lib/node-red/status';
 import { onInput } from './lib/node-red/types';
 import { lookupConfigNodes } from './lib/writer/config-nodes';
 
-const CHECK = 'fulfillment';
+/** The `check` of the sender's findings: its node type, like every check node's. */
+const CHECK = 'shopify-fulfillment-sender';
 const Config = z.object({
   store: z.string().min(1, 'choose a Shopify store'),
   journal: z.string().min(1, 'choose an order journal'),

@@ -67,7 +67,7 @@ describe('e2e on fakes: create → ship → fulfilled, cancel, dry run', () => {
     bc.sets.salesOrders!.should.eql([]);
     const failed = next('wfail');
     helper.getNode('w').receive({ topic: 'orders/create', payload: { id: 'x' }, shopify: { shop: SHOP, topic: 'orders/create' } } as never);
-    (await failed).findings.should.containDeep([{ check: 'writer', code: 'PAYLOAD_INVALID' }]);
+    (await failed).findings.should.containDeep([{ check: 'd365-order-writer', code: 'PAYLOAD_INVALID' }]);
   });
 
   it('dry run: the request is on msg.d365Request, nothing is sent', async () => {

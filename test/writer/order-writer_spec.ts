@@ -1,5 +1,8 @@
 import 'should';
-import { OrderWriter } from '../../nodes/lib/writer/order-writer';
+import fc from 'fast-check';
+import { Finding } from '../../nodes/lib/contract';
+import { Rule, decide } from '../../nodes/lib/router/rules';
+import { OrderWriter, WRITER_CHECK } from '../../nodes/lib/writer/order-writer';
 import { WriterSettings } from '../../nodes/lib/writer/settings';
 import { FakeBc } from './fake-bc';
 import { MemoryJournal } from './memory-journal';
@@ -74,14 +77,54 @@ describe('writer: create exactly once', () => {
     (await c.journal.getOrder(SHOP, '450789469'))!.state.should.equal('failed');
   });
 
-  it('refuses orders with blocking findings unless released; the guard can be switched off', async () => {
-    const blocking = [{ check: 'sku', code: 'SKU_UNMAPPED', severity: 'error' as const, message: 'x', retryable: false }];
+  it('refuses orders with a finding still at severity error, even when marked released; the guard can be switched off', async () => {
+    const blocking = [{ check: 'd365-sku-validator', code: 'SKU_UNMAPPED', severity: 'error' as const, message: 'x', retryable: false }];
     const { bc, writer } = setup();
     const r = await writer.handle(createMsg({ findings: blocking }));
     r.findings.should.containDeep([{ code: 'ORDER_HAS_BLOCKING_FINDINGS' }]);
+    r.findings[0]!.message.should.containEql('SKU_UNMAPPED');
+    // A release that did not go through the router's clean output (no re-check, no forced downgrade) proves nothing.
+    (await writer.handle(createMsg({ findings: blocking, shopify: { shop: SHOP, topic: 'orders/create', source: 'release' } }))).ok.should.be.false();
     bc.sets.salesOrders!.length.should.equal(0);
-    (await writer.handle(createMsg({ findings: blocking, shopify: { shop: SHOP, topic: 'orders/create', source: 'release' } }))).ok.should.be.true();
+    // A forced release downgrades the finding to a warning: created.
+    const forced = [{ ...blocking[0]!, severity: 'warning' as const, message: 'x (released by ops without re-check)' }];
+    (await writer.handle(createMsg({ findings: forced, shopify: { shop: SHOP, topic: 'orders/create', source: 'release' } }))).ok.should.be.true();
     (await setup({ blockOnFindings: false }).writer.handle(createMsg({ findings: blocking }))).ok.should.be.true();
+  });
+
+  it('its own finding from an earlier attempt (D365 was down) does not block the retry', async () => {
+    const { bc, writer } = setup();
+    const stale = [{ check: WRITER_CHECK, code: 'D365_UNAVAILABLE', severity: 'error' as const, message: 'x', retryable: true }];
+    (await writer.handle(createMsg({ findings: stale, shopify: { shop: SHOP, topic: 'orders/create', source: 'retry' } }))).action.should.equal('created');
+    bc.sets.salesOrders!.length.should.equal(1);
+  });
+
+  it('lets through exactly what the exception router sends out of its clean output (property)', async () => {
+    const finding = fc.record({
+      check: fc.constantFrom('d365-sku-validator', 'd365-customer-matcher', 'shopify-order-check', 'd365-price-check'),
+      code: fc.constantFrom('SKU_UNMAPPED', 'CUSTOMER_AMBIGUOUS', 'PRICE_MISMATCH', 'PAYMENT_PENDING'),
+      severity: fc.constantFrom('error', 'warning', 'info'),
+      retryable: fc.boolean(),
+    }).map((f) => ({ ...f, message: 'm' }));
+    // "continue" rules waive (downgrade); any other action sends the order elsewhere than the clean output.
+    const rule = fc.record({
+      name: fc.constantFrom('a', 'b', 'c'),
+      when: fc.constantFrom('code', 'check', 'severity', 'retryable', 'blocking'),
+      value: fc.constantFrom('SKU_*', 'PRICE_MISMATCH', 'd365-sku-validator', 'error', 'warning'),
+      action: fc.constantFrom('continue', 'continue', 'hold', 'retry', 'output'),
+    }).filter((r) => Rule.safeParse(r).success).map((r) => Rule.parse(r));
+    await fc.assert(fc.asyncProperty(fc.array(finding, { maxLength: 5 }), fc.array(rule, { maxLength: 3 }), fc.boolean(), async (findings, rules, forced) => {
+      const routed = decide(order1001(), Finding.array().parse(findings), rules);
+      // A person's forced release sends a held order on with its errors downgraded (the router's emitReleased).
+      const clean = routed.decision.action === 'clean' || forced;
+      const out = forced ? routed.findings.map((f) => (f.severity === 'error' ? { ...f, severity: 'warning' as const } : f)) : routed.findings;
+      const stillBlocking = out.some((f) => f.severity === 'error');
+      const { writer } = setup();
+      const r = await writer.handle(createMsg({ findings: out }));
+      // Everything from the clean output is created; nothing with an error left is (a named output's order may be either).
+      if (clean && !r.ok) return false;
+      return r.ok === !stillBlocking && (r.ok || r.findings.some((f) => f.code === 'ORDER_HAS_BLOCKING_FINDINGS'));
+    }), { numRuns: 150 });
   });
 
   it('dry run builds the request and sends nothing', async () => {

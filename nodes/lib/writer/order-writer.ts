@@ -1,4 +1,4 @@
-import { Order, Refund, formatZodError, hasBlocking } from '../contract';
+import { Order, Refund, formatZodError, hasBlocking, isBlocking } from '../contract';
 import type { Erp, Finding, OrderMessage } from '../contract';
 import { odataString } from '../d365/bc-api';
 import type { BcApi } from '../d365/bc-api';
@@ -13,6 +13,9 @@ import { withRetry } from './retry';
 import type { RetryPolicy } from './retry';
 import type { WriterSettings } from './settings';
 import { planUpdate } from './update-plan';
+
+/** The `check` of the writer's findings: its node type, like every check node's. */
+export const WRITER_CHECK = 'd365-order-writer';
 
 export type WriterAction =
   | 'created' | 'exists' | 'dry-run' | 'cancelled' | 'refunded' | 'updated' | 'unchanged' | 'not-in-erp' | 'skipped' | 'rejected';
@@ -95,9 +98,14 @@ export class OrderWriter {
 
   private async create(shop: string, msg: OrderMessage): Promise<WriterResult> {
     const order = parseOrder(msg.payload);
-    if (this.d.settings.blockOnFindings && hasBlocking(msg.findings as Finding[] | undefined) && msg.shopify?.source !== 'release') {
-      const codes = [...new Set((msg.findings ?? []).filter((f) => f.severity === 'error').map((f) => f.code))];
-      return fail([{ code: 'ORDER_HAS_BLOCKING_FINDINGS', severity: 'error', message: `not created: the order has blocking findings (${codes.join(', ')}) and was not released` }]);
+    // Exactly what the exception router lets out of its clean output: no finding left at severity error. A forced
+    // release or a "continue" rule has already downgraded the findings it waived to warnings, so no other pass is
+    // needed (msg.shopify.source = release alone proves nothing). The writer's own findings describe its previous
+    // attempt (e.g. D365 was down) and are replaced by this one.
+    const blocking = (Array.isArray(msg.findings) ? msg.findings : []).filter((f) => f.check !== WRITER_CHECK && isBlocking(f));
+    if (this.d.settings.blockOnFindings && blocking.length) {
+      const codes = [...new Set(blocking.map((f) => f.code))];
+      return fail([{ code: 'ORDER_HAS_BLOCKING_FINDINGS', severity: 'error', message: `not created: the order still has blocking findings (${codes.join(', ')})` }]);
     }
     const erp = msg.erp;
     const built = buildSalesOrder(order, erp, this.d.settings, await this.resolveIds(erp));

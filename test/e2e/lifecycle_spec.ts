@@ -1,0 +1,242 @@
+import 'should';
+import helper from 'node-red-node-test-helper';
+import shopifyStore = require('../../nodes/shopify-store');
+import d365Connection = require('../../nodes/d365-connection');
+import orderJournal = require('../../nodes/order-journal');
+import customerMatcher = require('../../nodes/d365-customer-matcher');
+import skuValidator = require('../../nodes/d365-sku-validator');
+import router = require('../../nodes/order-exception-router');
+import writerNode = require('../../nodes/d365-order-writer');
+import triggerNode = require('../../nodes/d365-trigger');
+import senderNode = require('../../nodes/shopify-fulfillment-sender');
+import { startBcSim, type BcSim } from '../../sim/bc';
+import { startShopifySim, type ShopifySim } from '../../sim/shopify';
+import type { Order } from '../../nodes/lib/contract';
+
+// The order lifecycle end to end on both simulators, through the real config nodes and clients:
+// Shopify order → customer matcher → SKU validator → exception router (clean) → order writer → BC;
+// BC shipment (simulator control API) → d365-trigger → fulfillment sender → Shopify.
+
+let bc: BcSim;
+let shop: ShopifySim;
+
+const NODES = [shopifyStore, d365Connection, orderJournal, customerMatcher, skuValidator, router, writerNode, triggerNode, senderNode];
+const flow = () => [
+  { id: 'f', type: 'tab' },
+  { id: 'store', type: 'shopify-store', shopDomain: shop.options.shop, apiVersion: shop.options.apiVersion, baseUrl: shop.url },
+  { id: 'conn', type: 'd365-connection', tenant: bc.tenant, environment: bc.environment, companyId: bc.companyId, baseUrl: bc.url, tokenUrl: bc.tokenUrl, maxConcurrency: '5', dryRun: false },
+  { id: 'jr', type: 'order-journal', file: ':memory:' },
+  { id: 'cm', z: 'f', type: 'd365-customer-matcher', connection: 'conn', mode: 'annotate', wires: [['sku'], []] },
+  { id: 'sku', z: 'f', type: 'd365-sku-validator', connection: 'conn', mode: 'annotate', wires: [['rt'], []] },
+  { id: 'rt', z: 'f', type: 'order-exception-router', journal: 'jr', rules: [], retrySchedule: '1h', retryPollS: '3600', wires: [['w'], ['held'], ['recheck']] },
+  { id: 'w', z: 'f', type: 'd365-order-writer', connection: 'conn', journal: 'jr', store: 'store', retryBaseMs: '1', wires: [['wdone'], ['wfail']] },
+  { id: 't', z: 'f', type: 'd365-trigger', connection: 'conn', journal: 'jr', intervalS: '3600', startFrom: 'beginning', wires: [['s', 'events']] },
+  { id: 's', z: 'f', type: 'shopify-fulfillment-sender', store: 'store', journal: 'jr', wires: [['sdone'], ['sfail']] },
+  ...['held', 'recheck', 'wdone', 'wfail', 'events', 'sdone', 'sfail'].map((id) => ({ id, z: 'f', type: 'helper' })),
+];
+const credentials = () => ({
+  store: { accessToken: shop.options.accessToken },
+  conn: { clientId: bc.clientId, clientSecret: bc.clientSecret },
+});
+
+const load = () => helper.load(NODES as never, flow(), credentials() as never);
+
+/** Resolves with the next message a helper node receives; rejects after `ms`. */
+function next(id: string, ms = 5000): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const n = helper.getNode(id);
+    const t = setTimeout(() => { n.removeListener('input', on); reject(new Error(`no message at ${id} within ${ms} ms`)); }, ms);
+    const on = (m: unknown) => { clearTimeout(t); resolve(m); };
+    n.once('input', on);
+  });
+}
+
+/** Sends a Shopify event in the shape shopify-trigger emits, into the first check; resolves with the writer's outcome. */
+async function toWriter(topic: string, payload: unknown): Promise<{ out: 'done' | 'fail'; msg: any }> {
+  const done = next('wdone').then((msg) => ({ out: 'done' as const, msg }));
+  const fail = next('wfail').then((msg) => ({ out: 'fail' as const, msg }));
+  helper.getNode('cm').receive({ topic, payload, shopify: { shop: shop.options.shop, topic, source: 'webhook' } } as never);
+  return Promise.race([done, fail]);
+}
+
+async function created(order: Order): Promise<any> {
+  const r = await toWriter('orders/create', order);
+  r.out.should.equal('done', JSON.stringify(r.msg.findings));
+  return r.msg;
+}
+
+/** Ships through the BC simulator's control API, like a warehouse posting a shipment. */
+async function shipInBc(orderNumber: string, body: Record<string, unknown>): Promise<any> {
+  const res = await fetch(`${bc.url}/_sim/orders/${encodeURIComponent(orderNumber)}/shipments`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  res.status.should.equal(200, await res.clone().text());
+  return res.json();
+}
+
+const placeSample = () => shop.placeOrder({
+  customer: 'C10000', shippingCode: 'Standard',
+  lines: [{ sku: 'IPOD2008GREEN', quantity: 2 }, { sku: 'IPOD2008RED', quantity: 1 }],
+});
+const bcOrders = (name: string) => bc.db.all('salesOrders').filter((o) => o.externalDocumentNumber === name);
+const itemLines = (name: string) => bc.order(name)!.salesOrderLines.filter((l) => l.lineType === 'Item')
+  .map((l) => [l.lineObjectNumber, l.quantity, l.shippedQuantity]);
+const demand = (item: string) => bc.db.all('salesOrderLines').filter((l) => l.lineObjectNumber === item)
+  .reduce((s, l) => s + (l.quantity as number) - (l.shippedQuantity as number), 0);
+
+describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and clients)', function () {
+  this.timeout(10_000);
+
+  before(async () => {
+    bc = await startBcSim({ latencyMs: 0, timeScale: 0.001 });
+    shop = await startShopifySim({ timeScale: 0.001 });
+  });
+  after(async () => { await bc.close(); await shop.close(); });
+  beforeEach(async () => { bc.reset(); await load(); });
+  afterEach(() => helper.unload());
+
+  it('create → D365 order with the Shopify lines, number written back to Shopify', async () => {
+    const order = placeSample();
+    const msg = await created(order);
+    msg.writer.action.should.equal('created');
+    msg.routing.decision.should.equal('clean');
+    const so: any = bc.order(order.name)!;
+    msg.erp.salesOrder.should.eql({ id: so.id, number: so.number });
+    so.customerNumber.should.equal('C10000');
+    itemLines(order.name).should.eql([['IPOD2008GREEN', 2, 0], ['IPOD2008RED', 1, 0]]);
+    shop.store.order(Number(order.id))!.metafields.find((m) => m.namespace === 'd365' && m.key === 'sales_order_number')!.value.should.equal(so.number);
+  });
+
+  it('create → ship in BC (control API) → Shopify fulfilled with tracking; partial shipments too', async () => {
+    const order = placeSample();
+    const so = (await created(order)).erp.salesOrder;
+    const seq = (item: string) => bc.order(order.name)!.salesOrderLines.find((l) => l.lineObjectNumber === item)!.sequence;
+
+    // First a partial shipment: one of the two green units.
+    await shipInBc(so.number, { lines: [{ sequence: seq('IPOD2008GREEN'), quantity: 1 }], trackingNumber: '1Z0001', shippingAgentCode: 'UPS' });
+    let sent = next('sdone');
+    helper.getNode('t').receive({ payload: 'poll' } as never);
+    let m = await sent;
+    m.fulfillment.action.should.equal('fulfilled');
+    let json: any = shop.order(Number(order.id))!;
+    json.fulfillment_status!.should.equal('partial');
+    json.fulfillments.should.have.length(1);
+    json.fulfillments[0]!.should.match({ tracking_company: 'UPS', tracking_number: '1Z0001' });
+    json.fulfillments[0]!.line_items.map((l: any) => [l.sku, l.quantity]).should.eql([['IPOD2008GREEN', 1]]);
+
+    // Then the rest.
+    await shipInBc(so.number, { trackingNumber: '1Z0002', shippingAgentCode: 'FEDEX' });
+    sent = next('sdone');
+    helper.getNode('t').receive({ payload: 'poll' } as never);
+    m = await sent;
+    m.fulfillment.action.should.equal('fulfilled');
+    json = shop.order(Number(order.id))!;
+    json.fulfillment_status!.should.equal('fulfilled');
+    json.fulfillments.should.have.length(2);
+    json.fulfillments[1]!.should.match({ tracking_company: 'FedEx', tracking_number: '1Z0002' });
+    json.fulfillments[1]!.line_items.map((l: any) => [l.sku, l.quantity]).sort().should.eql([['IPOD2008GREEN', 1], ['IPOD2008RED', 1]]);
+  });
+
+  it('a shipment delivered twice (trigger repeat, poll again) → one Shopify fulfillment', async () => {
+    const order = placeSample();
+    const so = (await created(order)).erp.salesOrder;
+    await shipInBc(so.number, { trackingNumber: '1Z0003', shippingAgentCode: 'UPS' });
+    const event = next('events');
+    const sent = next('sdone');
+    helper.getNode('t').receive({ payload: 'poll' } as never);
+    const e = await event;
+    (await sent).fulfillment.action.should.equal('fulfilled');
+
+    // At-least-once: the same event again (a crash before the cursor moved) is absorbed.
+    const again = next('sdone');
+    helper.getNode('s').receive({ topic: e.topic, payload: JSON.parse(JSON.stringify(e.payload)) } as never);
+    (await again).fulfillment.action.should.equal('exists');
+    // A second poll finds nothing new.
+    const polled = new Promise<void>((resolve) => helper.getNode('t').once('call:status', () => resolve()));
+    helper.getNode('t').receive({ payload: 'poll' } as never);
+    await polled;
+    shop.order(Number(order.id))!.fulfillments.should.have.length(1);
+  });
+
+  it('a create whose response is lost (BC simulator fault) → exactly one D365 order', async () => {
+    for (const mode of ['gateway-timeout', 'reset'] as const) {
+      bc.setFaults({ lostResponseMode: mode });
+      bc.failNext(1, 'lostResponse');
+      const order = placeSample();
+      const msg = await created(order);
+      bc.stats().lostResponses.should.equal(mode === 'reset' ? 2 : 1);
+      bcOrders(order.name).should.have.length(1, mode);
+      msg.erp.salesOrder.id.should.equal(bcOrders(order.name)[0]!.id);
+      // The same order again (a webhook repeat) is found, not created twice.
+      const again = await created(order);
+      again.writer.action.should.equal('exists');
+      bcOrders(order.name).should.have.length(1);
+    }
+  });
+
+  it('cancel before shipment → D365 order gone and its demand (reserved stock) released', async () => {
+    const order = placeSample();
+    await created(order);
+    demand('IPOD2008GREEN').should.equal(2);
+    shop.cancelOrder(Number(order.id), { refund: false, restock: true }).should.eql([]);
+    const r = await toWriter('orders/cancelled', shop.order(Number(order.id)));
+    r.out.should.equal('done', JSON.stringify(r.msg.findings));
+    r.msg.writer.action.should.equal('cancelled');
+    bcOrders(order.name).should.have.length(0);
+    demand('IPOD2008GREEN').should.equal(0);
+    demand('IPOD2008RED').should.equal(0);
+    // A later orders/create replay (webhook retry) does not bring it back.
+    const replay = await toWriter('orders/create', order);
+    replay.out.should.equal('fail');
+    replay.msg.findings.should.containDeep([{ check: 'd365-order-writer', code: 'ORDER_CANCELLED' }]);
+    bcOrders(order.name).should.have.length(0);
+  });
+
+  it('partial refund with restock before shipment → the open order\'s lines are reduced', async () => {
+    const order = placeSample();
+    await created(order);
+    const green = order.line_items.find((l) => l.sku === 'IPOD2008GREEN')!;
+    const { refund, userErrors } = shop.refundOrder(Number(order.id), { lines: [{ lineItemId: Number(green.id), quantity: 1, restockType: 'cancel' }] });
+    userErrors.should.eql([]);
+    const r = await toWriter('refunds/create', refund);
+    r.out.should.equal('done', JSON.stringify(r.msg.findings));
+    r.msg.writer.action.should.equal('refunded');
+    itemLines(order.name).should.eql([['IPOD2008GREEN', 1, 0], ['IPOD2008RED', 1, 0]]);
+    demand('IPOD2008GREEN').should.equal(1);
+    bc.db.all('salesCreditMemos').should.have.length(0);
+    // The same refund again (webhook repeat) changes nothing.
+    (await toWriter('refunds/create', refund)).msg.writer.action.should.equal('exists');
+    itemLines(order.name).should.eql([['IPOD2008GREEN', 1, 0], ['IPOD2008RED', 1, 0]]);
+  });
+
+  it('refund after shipment → a sales credit memo (also once the order is invoiced and gone)', async () => {
+    const order = placeSample();
+    const so = (await created(order)).erp.salesOrder;
+    await shipInBc(so.number, { trackingNumber: '1Z0004', shippingAgentCode: 'UPS' });
+    const green = order.line_items.find((l) => l.sku === 'IPOD2008GREEN')!;
+    const red = order.line_items.find((l) => l.sku === 'IPOD2008RED')!;
+
+    const first = shop.refundOrder(Number(order.id), { lines: [{ lineItemId: Number(green.id), quantity: 1, restockType: 'return' }] });
+    let r = await toWriter('refunds/create', first.refund);
+    r.out.should.equal('done', JSON.stringify(r.msg.findings));
+    r.msg.writer.action.should.equal('refunded');
+    let memos = bc.db.all('salesCreditMemos');
+    memos.should.have.length(1);
+    memos[0]!.customerNumber!.should.equal('C10000');
+    r.msg.erp.creditMemo.number.should.equal(memos[0]!.number);
+    const lines = (m: any) => bc.db.all('salesCreditMemoLines').filter((l) => l.documentId === m.id).map((l) => [l.lineType, l.lineObjectNumber, l.quantity]);
+    lines(memos[0]).should.eql([['Item', 'IPOD2008GREEN', 1]]);
+    itemLines(order.name).should.eql([['IPOD2008GREEN', 2, 2], ['IPOD2008RED', 1, 1]]);
+
+    // Invoiced: BC deletes the fully shipped and invoiced order; a refund still becomes a credit memo.
+    bc.invoiceOrder(so.number);
+    (bc.order(order.name) === undefined).should.be.true();
+    const second = shop.refundOrder(Number(order.id), { lines: [{ lineItemId: Number(red.id), quantity: 1, restockType: 'no_restock' }] });
+    r = await toWriter('refunds/create', second.refund);
+    r.out.should.equal('done', JSON.stringify(r.msg.findings));
+    memos = bc.db.all('salesCreditMemos');
+    memos.should.have.length(2);
+    lines(memos[1]).should.eql([['Account', '6620', 1]]);
+  });
+});
+
