@@ -74,6 +74,17 @@ async function shipInBc(orderNumber: string, body: Record<string, unknown>): Pro
   return res.json();
 }
 
+/** The events the Shopify simulator emits from now on (what its webhooks would carry), by topic. */
+function captureEvents(): { of(topic: string): any[]; stop(): void } {
+  const seen: { topic: string; payload: unknown }[] = [];
+  const emit = shop.webhooks.emit;
+  shop.webhooks.emit = function (this: unknown, topic: string, payload: object) {
+    seen.push({ topic, payload: JSON.parse(JSON.stringify(payload)) });
+    return emit.call(shop.webhooks, topic, payload);
+  };
+  return { of: (topic) => seen.filter((e) => e.topic === topic).map((e) => e.payload), stop: () => { shop.webhooks.emit = emit; } };
+}
+
 const placeSample = () => shop.placeOrder({
   customer: 'C10000', shippingCode: 'Standard',
   lines: [{ sku: 'IPOD2008GREEN', quantity: 2 }, { sku: 'IPOD2008RED', quantity: 1 }],
@@ -162,9 +173,10 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     for (const mode of ['gateway-timeout', 'reset'] as const) {
       bc.setFaults({ lostResponseMode: mode });
       bc.failNext(1, 'lostResponse');
+      const lost = bc.stats().lostResponses;
       const order = placeSample();
       const msg = await created(order);
-      bc.stats().lostResponses.should.equal(mode === 'reset' ? 2 : 1);
+      bc.stats().lostResponses.should.equal(lost + 1);
       bcOrders(order.name).should.have.length(1, mode);
       msg.erp.salesOrder.id.should.equal(bcOrders(order.name)[0]!.id);
       // The same order again (a webhook repeat) is found, not created twice.
@@ -237,6 +249,44 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     memos = bc.db.all('salesCreditMemos');
     memos.should.have.length(2);
     lines(memos[1]).should.eql([['Account', '6620', 1]]);
+  });
+
+  for (const first of ['refunds/create', 'orders/cancelled'] as const) {
+    it(`cancel with refund and restock (Shopify's default for a paid order), ${first} arriving first → order gone, no credit memo`, async () => {
+      const order = placeSample();
+      await created(order);
+      const events = captureEvents();
+      try {
+        shop.cancelOrder(Number(order.id)).should.eql([]);
+      } finally {
+        events.stop();
+      }
+      const refund = events.of('refunds/create')[0];
+      const cancelled = events.of('orders/cancelled')[0];
+      refund.refund_line_items.map((l: any) => l.restock_type).should.eql(['cancel', 'cancel']);
+      for (const [topic, payload] of first === 'refunds/create' ? [['refunds/create', refund], ['orders/cancelled', cancelled]] : [['orders/cancelled', cancelled], ['refunds/create', refund]]) {
+        const r = await toWriter(topic, payload);
+        r.out.should.equal('done', `${topic}: ${JSON.stringify(r.msg.findings)}`);
+      }
+      bcOrders(order.name).should.have.length(0);
+      bc.db.all('salesCreditMemos').should.have.length(0);
+      demand('IPOD2008GREEN').should.equal(0);
+    });
+  }
+
+  it('orders/updated: a new ship-to address and note are applied to the open order', async () => {
+    const order = placeSample();
+    await created(order);
+    const updated = shop.updateOrder(Number(order.id), { note: 'Leave at the back door', shippingAddress: { address1: '1 New Street', city: 'Lexington', zip: '40507' } });
+    const r = await toWriter('orders/updated', updated);
+    r.out.should.equal('done', JSON.stringify(r.msg.findings));
+    r.msg.writer.action.should.equal('updated');
+    const so: any = bc.order(order.name)!;
+    so.should.match({ shipToAddressLine1: '1 New Street', shipToCity: 'Lexington', shipToPostCode: '40507' });
+    so.salesOrderLines.filter((l: any) => l.lineType === 'Comment').map((l: any) => l.description).should.eql(['Note: Leave at the back door']);
+    // The same event again is a no-op.
+    const again = (await toWriter('orders/updated', updated)).msg;
+    again.writer.action.should.equal('unchanged');
   });
 });
 

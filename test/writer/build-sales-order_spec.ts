@@ -128,7 +128,8 @@ describe('writer: lifecycle plans', () => {
     o.line_items.push({ ...o.line_items[1], id: 777, sku: 'NEW' });
     const bcHeader = { shipToName: 'Bob Norman', shipToAddressLine1: 'Chestnut Street 92', shipToAddressLine2: '', shipToCity: 'Louisville', shipToState: 'KY', shipToPostCode: '40202', shipToCountry: 'US' };
     const p = planUpdate(Order.parse(o), bcHeader, bcLines(), b.lines, settings());
-    p.header.should.eql({ shipToAddressLine1: 'Elm Street 1' });
+    // The complete ship-to address goes out (BC blanks ship-to fields left out of a request that sets any).
+    p.header.should.eql({ ...bcHeader, shipToContact: '', shipToAddressLine1: 'Elm Street 1' });
     p.note!.add.should.eql(['Note: Leave at the door']);
     p.findings.map((f) => f.message).join('\n').should.match(/Shopify has 3, D365 has 2/).and.match(/777/);
     const off = planUpdate(Order.parse(o), bcHeader, bcLines(), b.lines, settings({ applyAddress: false, applyNote: 'false' }));

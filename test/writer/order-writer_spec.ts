@@ -164,6 +164,10 @@ describe('writer: lifecycle', () => {
     (await journal.reservationsOf(`${SHOP}:450789469`)).should.eql([]);
     (await journal.getOrder(SHOP, '450789469'))!.state.should.equal('cancelled');
     (await writer.handle(msg('orders/cancelled', order1001()))).action.should.equal('exists');
+    // The cancellation's refund arriving after orders/cancelled credits nothing: nothing was shipped.
+    const late = await writer.handle(msg('refunds/create', refund(900, [{ line_item_id: 466157049, quantity: 2, restock_type: 'cancel' }])));
+    late.should.containEql({ ok: true, action: 'unchanged' });
+    (bc.sets.salesCreditMemos ?? []).should.eql([]);
   });
 
   it('cancel after shipment holds for a person with the reason', async () => {

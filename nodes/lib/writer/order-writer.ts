@@ -262,6 +262,9 @@ export class OrderWriter {
     const orderId = String(refund.order_id);
     const rec = await this.d.journal.getOrder(shop, orderId);
     if (!rec?.documents.salesOrderId) return { ok: true, action: 'not-in-erp', findings: [] };
+    // Cancelled means the writer deleted the whole unshipped order: nothing was delivered, so nothing is credited
+    // (Shopify sends the cancellation's refund and orders/cancelled in either order).
+    if (rec.state === 'cancelled') return { ok: true, action: 'unchanged', findings: [], changes: [] };
     const key = `refund:${refund.id}`;
     const prior = parseJson<PersistedRefund>(rec.documents[key]);
     if (prior?.status === 'done') return { ok: true, action: 'exists', findings: [], creditMemo: prior.creditMemo };

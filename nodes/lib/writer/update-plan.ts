@@ -5,7 +5,7 @@ import type { BcLine } from './refund-plan';
 import type { WriterSettings } from './settings';
 
 export interface UpdatePlan {
-  /** Ship-to fields to PATCH on the sales order header (empty: unchanged). */
+  /** Ship-to fields to PATCH on the sales order header: all of them when any changed (empty: unchanged). */
   header: Record<string, string>;
   /** Note comment lines to replace (undefined: the note is unchanged). */
   note?: { remove: BcLine[]; add: string[] };
@@ -24,7 +24,9 @@ export function planUpdate(order: Order, bcHeader: Record<string, unknown>, bcLi
   const wanted = fitFields(shipToFields(order.shipping_address ?? order.billing_address), []);
   const changed = Object.entries(wanted).filter(([k, v]) => String(bcHeader[k] ?? '') !== v);
   if (changed.length) {
-    if (settings.applyAddress) for (const [k, v] of changed) header[k] = v;
+    // The whole ship-to address, not just the changed fields: BC's API takes ship-to fields in a request as the
+    // complete custom address and blanks the ones left out.
+    if (settings.applyAddress) Object.assign(header, wanted);
     else findings.push({ code: 'UPDATE_CONFLICT', severity: 'error', path: 'shipping_address',
       message: `the ship-to address changed in Shopify (${changed.map(([k]) => k).join(', ')}) and address updates are off` });
   }
