@@ -1,12 +1,10 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { z } from 'zod';
-import { formatZodError } from './lib/contract';
 import type { BcApi } from './lib/d365/bc-api';
 import { PriceRules, checkPrices, itemsToLookUp } from './lib/checks/price';
 import type { D365ItemPrice } from './lib/checks/price';
 import { CacheSettings, d365Unavailable, itemPriceLookup } from './lib/checks/price-lookup';
-import { CheckMode, wireCheckNode } from './lib/node-red/check-node';
-import { onInput } from './lib/node-red/types';
+import { CheckMode, parseConfigOrFail, refuseConfig, wireCheckNode } from './lib/node-red/check-node';
 
 const TYPE = 'd365-price-check';
 const Config = PriceRules.extend({
@@ -17,15 +15,11 @@ const Config = PriceRules.extend({
 export = function (RED: NodeAPI) {
   function D365PriceCheck(this: Node, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
-    const cfg = Config.safeParse(def);
-    if (!cfg.success) {
-      refuseConfig(this, formatZodError(cfg.error));
-      return;
-    }
-    const rules = cfg.data;
+    const rules = parseConfigOrFail(this, TYPE, Config, def);
+    if (!rules) return;
     const conn = RED.nodes.getNode(rules.connection) as unknown as { getClient?: () => BcApi } | null;
     if (!conn || typeof conn.getClient !== 'function') {
-      refuseConfig(this, 'connection: the selected D365 connection does not exist (deploy it, or pick another)');
+      refuseConfig(this, TYPE, 'connection: the selected D365 connection does not exist (deploy it, or pick another)');
       return;
     }
     const prices = itemPriceLookup(() => conn.getClient!(), { ttlS: rules.cacheTtlS, max: rules.cacheMax });
@@ -47,10 +41,3 @@ export = function (RED: NodeAPI) {
   }
   RED.nodes.registerType(TYPE, D365PriceCheck);
 };
-
-/** Bad config: say why once, show it, and fail every message through done(err) so Catch nodes see it. */
-function refuseConfig(node: Node, reason: string): void {
-  node.error(`${TYPE}: invalid configuration: ${reason}`);
-  node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
-  onInput(node, () => { throw new Error(`${TYPE}: invalid configuration: ${reason}`); });
-}

@@ -1,13 +1,11 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { z } from 'zod';
-import { formatZodError } from './lib/contract';
 import type { BcApi } from './lib/d365/bc-api';
 import { CacheSettings, d365Unavailable } from './lib/checks/price-lookup';
 import { TaxRules, checkTax, findTaxArea, taxAddress } from './lib/checks/tax';
 import type { TaxLookups } from './lib/checks/tax';
 import { customerTaxLookup, taxAreaLookup } from './lib/checks/tax-lookup';
-import { CheckMode, wireCheckNode } from './lib/node-red/check-node';
-import { onInput } from './lib/node-red/types';
+import { CheckMode, parseConfigOrFail, refuseConfig, wireCheckNode } from './lib/node-red/check-node';
 
 const TYPE = 'd365-tax-check';
 const Config = TaxRules.extend({
@@ -19,17 +17,13 @@ const Config = TaxRules.extend({
 export = function (RED: NodeAPI) {
   function D365TaxCheck(this: Node, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
-    const cfg = Config.safeParse(def);
-    if (!cfg.success) {
-      refuseConfig(this, formatZodError(cfg.error));
-      return;
-    }
-    const rules = cfg.data;
+    const rules = parseConfigOrFail(this, TYPE, Config, def);
+    if (!rules) return;
     let verify: { areas: ReturnType<typeof taxAreaLookup>; customers: ReturnType<typeof customerTaxLookup> } | undefined;
     if (rules.connection) {
       const conn = RED.nodes.getNode(rules.connection) as unknown as { getClient?: () => BcApi } | null;
       if (!conn || typeof conn.getClient !== 'function') {
-        refuseConfig(this, 'connection: the selected D365 connection does not exist (deploy it, pick another, or choose none)');
+        refuseConfig(this, TYPE, 'connection: the selected D365 connection does not exist (deploy it, pick another, or choose none)');
         return;
       }
       const api = () => conn.getClient!();
@@ -59,10 +53,3 @@ export = function (RED: NodeAPI) {
   }
   RED.nodes.registerType(TYPE, D365TaxCheck);
 };
-
-/** Bad config: say why once, show it, and fail every message through done(err) so Catch nodes see it. */
-function refuseConfig(node: Node, reason: string): void {
-  node.error(`${TYPE}: invalid configuration: ${reason}`);
-  node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
-  onInput(node, () => { throw new Error(`${TYPE}: invalid configuration: ${reason}`); });
-}

@@ -1,5 +1,4 @@
-import type { Node, NodeAPI } from 'node-red';
-import { onInput } from '../node-red/types';
+import type { NodeAPI } from 'node-red';
 import type { BcApi } from './bc-api';
 import { sharedLookups } from './lookups';
 import type { D365ConnectionLike, D365Lookups } from './lookups';
@@ -24,10 +23,5 @@ export function connectionLookups(RED: NodeAPI, connectionId: unknown, cache: { 
   };
 }
 
-/** Bad config: say why once, show it, and fail every message through done(err) so Catch nodes see it. */
-export function refuseConfig(node: Node, type: string, reason: string): void {
-  const text = `${type}: invalid configuration: ${reason}`;
-  node.error(text);
-  node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
-  onInput(node, () => { throw new Error(text); });
-}
+// Moved to the shared check runtime; still exported here because d365-inventory-gate imports it from this module.
+export { refuseConfig } from '../node-red/check-node';

@@ -16,6 +16,22 @@ export interface CheckOutcome {
 
 export type CheckFn = (order: Order, msg: OrderMessage) => Promise<CheckOutcome> | CheckOutcome;
 
+/** Bad config: say why once, show it, and fail every message through done(err) so Catch nodes see it. */
+export function refuseConfig(node: Node, type: string, reason: string): void {
+  const text = `${type}: invalid configuration: ${reason}`;
+  node.error(text);
+  node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
+  onInput(node, () => { throw new Error(text); });
+}
+
+/** A node's config parsed with its schema once, in the constructor; invalid config is refused (see refuseConfig). */
+export function parseConfigOrFail<S extends z.ZodType>(node: Node, type: string, schema: S, def: unknown): z.infer<S> | undefined {
+  const cfg = schema.safeParse(def);
+  if (cfg.success) return cfg.data;
+  refuseConfig(node, type, formatZodError(cfg.error));
+  return undefined;
+}
+
 /**
  * The shared runtime of every check node: takes an order message, runs the check, replaces this
  * check's earlier findings (a released order is re-checked, not double-flagged), fills msg.erp, and
