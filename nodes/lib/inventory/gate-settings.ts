@@ -4,7 +4,8 @@ import { shopifyLocationId } from './keys';
 
 // The editor saves every cell and number as a string; '' means "not set".
 const blank = (v: unknown) => (v === '' || v === null ? undefined : v);
-const wholeNumber = (what: string, max: number) => z.preprocess(blank,
+/** A whole-number setting; an empty field (or none, in an older flow) takes the default. */
+const wholeNumber = (what: string, max: number, dflt: number) => z.preprocess((v) => blank(v) ?? dflt,
   z.coerce.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).min(0, `${what} cannot be negative`).max(max, `${what} is at most ${max}`));
 
 /** D365 location codes are Code[10] in Business Central; '' is BC's blank location. */
@@ -19,13 +20,14 @@ export const LocationRule = z.object({
   shopifyLocation: z.preprocess(shopifyLocationId, z.string().regex(/^(\d+|\*|)$/, 'Shopify location: a numeric location id, gid://shopify/Location/<id>, or * for any other')),
   d365Location: LocationCode,
   backorder: z.preprocess(blank, z.enum(['default', 'hold', 'allow', 'upto']).default('default')),
-  backorderMax: wholeNumber('backorder limit', 1_000_000).default(0),
+  backorderMax: wholeNumber('backorder limit', 1_000_000, 0),
 });
 export type LocationRule = z.infer<typeof LocationRule>;
 
 export const SafetyStockRow = z.object({
   item: z.string().trim().toUpperCase().min(1, 'safety stock: the item is empty').max(31, 'safety stock: item (number or number:variant) is too long'),
-  quantity: wholeNumber('safety stock', 1_000_000_000),
+  // An empty cell is a mistake here (a row exists to set a number), so it is not defaulted.
+  quantity: z.preprocess(blank, z.coerce.number({ error: 'safety stock: enter a number of units' }).int('safety stock must be a whole number').min(0, 'safety stock cannot be negative').max(1_000_000_000, 'safety stock is at most 1000000000')),
 });
 export type SafetyStockRow = z.infer<typeof SafetyStockRow>;
 
@@ -37,15 +39,15 @@ const RulesShape = z.object({
   strategy: z.preprocess(blank, Strategy.default('first')),
   locations: z.array(LocationRule).default([]),
   backorder: z.preprocess(blank, BackorderPolicy.default('hold')),
-  backorderMax: wholeNumber('backorder limit', 1_000_000).default(0),
-  safetyStock: wholeNumber('default safety stock', 1_000_000_000).default(0),
+  backorderMax: wholeNumber('backorder limit', 1_000_000, 0),
+  safetyStock: wholeNumber('default safety stock', 1_000_000_000, 0),
   safetyStockItems: z.array(SafetyStockRow).default([]),
   /** Items D365 reports no stock record for (services, non-inventory, never stocked). */
   unstocked: z.preprocess(blank, z.enum(['zero', 'skip']).default('zero')),
   /** How long D365 stock figures are reused, in seconds (0: read per order). */
-  cacheTtlS: wholeNumber('stock cache TTL', 3600).default(30),
+  cacheTtlS: wholeNumber('stock cache TTL', 3600, 30),
   /** Re-read D365 before promising when a line would leave this many units or fewer available. */
-  refreshBelow: wholeNumber('refresh threshold', 1_000_000).default(5),
+  refreshBelow: wholeNumber('refresh threshold', 1_000_000, 5),
 });
 
 function checkRules(r: z.infer<typeof RulesShape>, ctx: z.RefinementCtx): void {
