@@ -65,9 +65,9 @@ export function connection<T>(items: readonly T[], args: PageArgs, keyOf: (t: T)
   };
 }
 
-/** A connection over items in their natural order (their position is the key). */
-export function indexConnection<T>(items: readonly T[], args: PageArgs) {
+/** A connection over items in their natural order (their position is the key), or the reverse order. */
+export function indexConnection<T>(items: readonly T[], args: PageArgs, reverse = false) {
   const indexed = items.map((item, i) => ({ item, i }));
-  const c = connection(indexed, args, (x) => [x.i]);
+  const c = connection(reverse ? indexed.reverse() : indexed, args, (x) => [x.i], reverse);
   return { ...c, edges: c.edges.map((e) => ({ cursor: e.cursor, node: e.node.item })), nodes: c.nodes.map((n) => n.item) };
 }

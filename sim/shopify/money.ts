@@ -3,6 +3,12 @@ import { fromMinor, toMinor, type MoneySet } from '../../nodes/lib/contract';
 /** Money arithmetic in integer minor units (bigint) so every total adds up to the cent. */
 export { fromMinor, toMinor };
 
+/** A decimal as Shopify writes a discount application's value: no trailing zeros, at least one decimal ("10.0", "12.5"). */
+export function discountValue(s: string): string {
+  const [whole = '0', frac = ''] = s.split('.');
+  return `${BigInt(whole)}.${frac.replace(/0+$/, '') || '0'}`;
+}
+
 /** Rounds num/den half-up (amounts here are non-negative). */
 export function divRound(num: bigint, den: bigint): bigint {
   if (den <= 0n) throw new RangeError('denominator must be positive');

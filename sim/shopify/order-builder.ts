@@ -1,6 +1,6 @@
 import { findBySku, type Catalogue, type SimCustomer, type SimItem, type SimTaxArea, type SimVariant } from '../catalogue';
 import type { Address, Customer, LineItem, Order, ShippingLine, TaxLine } from '../../nodes/lib/contract';
-import { allocate, applyRate, fromMinor, includedTax, MoneyCtx, toMinor, FX } from './money';
+import { allocate, applyRate, discountValue, fromMinor, includedTax, MoneyCtx, toMinor, FX } from './money';
 import { intBetween, pick, type Rng } from './rng';
 import type { OrderSpec } from './order-spec';
 
@@ -219,7 +219,8 @@ export function buildOrder(spec: OrderSpec, ctx: BuildContext): BuiltOrder {
     note_attributes: spec.noteAttributes,
     discount_codes: spec.discount ? [{ code: spec.discount.code, amount: fromMinor(ts.discounts), type: spec.discount.type }] : [],
     discount_applications: spec.discount ? [{
-      target_type: 'line_item', type: 'discount_code', value: spec.discount.value, value_type: spec.discount.type,
+      target_type: 'line_item', type: 'discount_code', value_type: spec.discount.type,
+      value: discountValue(spec.discount.type === 'percentage' && Number(spec.discount.value) > 100 ? '100' : spec.discount.value),
       allocation_method: 'across', target_selection: 'all', code: spec.discount.code,
     }] : [],
     total_line_items_price: fromMinor(ts.gross),

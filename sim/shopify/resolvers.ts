@@ -1,5 +1,5 @@
 import { GraphQLError, valueFromAST, GraphQLString, type GraphQLResolveInfo } from 'graphql';
-import type { Fulfillment, MoneySet, Order, Refund, TaxLine } from '../../nodes/lib/contract';
+import type { Fulfillment, LineItem, MoneySet, Order, Refund, TaxLine } from '../../nodes/lib/contract';
 import { connection, indexConnection, type PageArgs } from './connection';
 import { requiresIdempotency, type GqlContext, type SimCore } from './core';
 import { divRound, fromMinor, toMinor } from './money';
@@ -23,6 +23,33 @@ const addressView = (a: Record<string, unknown> | null | undefined) => a && {
   id: null, firstName: a.first_name, lastName: a.last_name, name: a.name, company: a.company, address1: a.address1, address2: a.address2,
   city: a.city, province: a.province, provinceCode: a.province_code, zip: a.zip, country: a.country, countryCodeV2: a.country_code, phone: a.phone,
 };
+const DISCOUNT_TYPENAMES: Record<string, string> = {
+  discount_code: 'DiscountCodeApplication', automatic: 'AutomaticDiscountApplication', manual: 'ManualDiscountApplication', script: 'ScriptDiscountApplication',
+};
+
+/** An order's discount application at `index` (its position in the REST `discount_applications`). */
+function discountApplicationView(order: OrderState, index: number) {
+  const a = order.json.discount_applications[index];
+  if (!a) return null;
+  const typename = DISCOUNT_TYPENAMES[a.type] ?? 'ManualDiscountApplication';
+  return {
+    __typename: typename, index, allocationMethod: upper(a.allocation_method), targetSelection: upper(a.target_selection), targetType: upper(a.target_type),
+    // The simulator's fixed amounts are in shop currency (see order-spec.ts).
+    value: a.value_type === 'percentage'
+      ? { __typename: 'PricingPercentageValue', percentage: Number(a.value) }
+      : { __typename: 'MoneyV2', amount: a.value, currencyCode: order.json.currency },
+    ...(typename === 'DiscountCodeApplication' ? { code: a.code ?? '' } : { title: a.title ?? a.code ?? '', description: (a.description as string | undefined) ?? null }),
+  };
+}
+
+function discountAllocationsView(order: OrderState, allocations: LineItem['discount_allocations']) {
+  const m = order.money;
+  return allocations.map((d) => ({
+    allocatedAmountSet: bag(d.amount_set ?? m.set(toMinor(d.amount), m.present(toMinor(d.amount)))),
+    discountApplication: () => discountApplicationView(order, d.discount_application_index),
+  }));
+}
+
 const bad = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_REQUEST' } });
 
 function locationView(core: SimCore, locationId: number) {
@@ -108,7 +135,7 @@ function lineItemView(core: SimCore, order: OrderState, lineItemId: number) {
     discountedUnitPriceAfterAllDiscountsSet: bag(m.set(divRound(unit * q - disc, q), divRound(unitP * q - discP, q))),
     originalTotalSet: bag(m.set(unit * q, unitP * q)),
     totalDiscountSet: bag(m.set(disc, discP)),
-    discountAllocations: j.discount_allocations.map((d) => ({ allocatedAmountSet: bag(d.amount_set) })),
+    discountAllocations: () => discountAllocationsView(order, j.discount_allocations),
     taxLines: () => j.tax_lines.map(taxLineView),
     customAttributes: (j.properties ?? []).map((p) => ({ key: p.name, value: String(p.value) })),
   };
@@ -200,7 +227,7 @@ export function orderView(core: SimCore, o: OrderState) {
     totalOutstandingSet: () => bag(m.set(toMinor(j.total_outstanding ?? '0'), m.present(toMinor(j.total_outstanding ?? '0')))),
     tags: j.tags.split(',').map((t) => t.trim()).filter(Boolean), note: j.note ?? null,
     customAttributes: j.note_attributes.map((a) => ({ key: a.name, value: a.value == null ? null : String(a.value) })),
-    discountCodes: j.discount_codes.map((d) => d.code), sourceName: j.source_name ?? null, poNumber: j.po_number ?? null,
+    discountCode: j.discount_codes[0]?.code ?? null, discountCodes: j.discount_codes.map((d) => d.code), sourceName: j.source_name ?? null, poNumber: j.po_number ?? null,
     paymentGatewayNames: j.payment_gateway_names,
     customer: j.customer ? {
       __typename: 'Customer', id: j.customer.admin_graphql_api_id ?? `gid://shopify/Customer/${j.customer.id}`, legacyResourceId: String(j.customer.id),
@@ -213,7 +240,10 @@ export function orderView(core: SimCore, o: OrderState) {
     shippingLines: (args: PageArgs) => indexConnection(j.shipping_lines.map((s) => ({
       id: s.id == null ? null : `gid://shopify/ShippingLine/${s.id}`, code: s.code ?? null, title: s.title, source: s.source ?? null, carrierIdentifier: s.carrier_identifier ?? null,
       originalPriceSet: bag(s.price_set), discountedPriceSet: bag((s.discounted_price_set as MoneySet | undefined) ?? s.price_set), taxLines: s.tax_lines.map(taxLineView),
+      discountAllocations: () => discountAllocationsView(o, s.discount_allocations),
     })), args),
+    discountApplications: (args: PageArgs & { reverse?: boolean | null }) =>
+      indexConnection(j.discount_applications.map((_, i) => discountApplicationView(o, i)), args, args.reverse ?? false),
     lineItems: (args: PageArgs) => {
       const c = connection(o.lines, args, (l) => [l.built.json.id as number]);
       const v = (l: OrderState['lines'][number]) => lineItemView(core, o, l.built.json.id as number);

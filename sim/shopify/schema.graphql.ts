@@ -28,6 +28,9 @@ enum InventorySetQuantitiesUserErrorCode {
   INVALID_REASON INVALID_REFERENCE_DOCUMENT ITEM_NOT_STOCKED_AT_LOCATION NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR NON_MUTABLE_INVENTORY_ITEM
 }
 enum OrderCancelUserErrorCode { INVALID NOT_FOUND NO_REFUND_PERMISSION }
+enum DiscountApplicationAllocationMethod { ACROSS EACH ONE }
+enum DiscountApplicationTargetSelection { ALL ENTITLED EXPLICIT }
+enum DiscountApplicationTargetType { LINE_ITEM SHIPPING_LINE }
 enum MetafieldsSetUserErrorCode { BLANK INCLUSION LESS_THAN_OR_EQUAL_TO PRESENT TOO_SHORT TOO_LONG INVALID INVALID_TYPE INVALID_VALUE APP_NOT_AUTHORIZED }
 
 interface Node { id: ID! }
@@ -52,7 +55,31 @@ type Customer implements Node {
 }
 
 type TaxLine { title: String rate: Float ratePercentage: Float priceSet: MoneyBag! channelLiable: Boolean }
-type DiscountAllocation { allocatedAmountSet: MoneyBag! }
+type PricingPercentageValue { percentage: Float! }
+union PricingValue = MoneyV2 | PricingPercentageValue
+interface DiscountApplication {
+  allocationMethod: DiscountApplicationAllocationMethod! index: Int! targetSelection: DiscountApplicationTargetSelection!
+  targetType: DiscountApplicationTargetType! value: PricingValue!
+}
+type DiscountCodeApplication implements DiscountApplication {
+  allocationMethod: DiscountApplicationAllocationMethod! index: Int! targetSelection: DiscountApplicationTargetSelection!
+  targetType: DiscountApplicationTargetType! value: PricingValue! code: String!
+}
+type AutomaticDiscountApplication implements DiscountApplication {
+  allocationMethod: DiscountApplicationAllocationMethod! index: Int! targetSelection: DiscountApplicationTargetSelection!
+  targetType: DiscountApplicationTargetType! value: PricingValue! title: String!
+}
+type ManualDiscountApplication implements DiscountApplication {
+  allocationMethod: DiscountApplicationAllocationMethod! index: Int! targetSelection: DiscountApplicationTargetSelection!
+  targetType: DiscountApplicationTargetType! value: PricingValue! title: String! description: String
+}
+type ScriptDiscountApplication implements DiscountApplication {
+  allocationMethod: DiscountApplicationAllocationMethod! index: Int! targetSelection: DiscountApplicationTargetSelection!
+  targetType: DiscountApplicationTargetType! value: PricingValue! title: String!
+}
+type DiscountApplicationEdge { cursor: String! node: DiscountApplication! }
+type DiscountApplicationConnection { edges: [DiscountApplicationEdge!]! nodes: [DiscountApplication!]! pageInfo: PageInfo! }
+type DiscountAllocation { allocatedAmountSet: MoneyBag! discountApplication: DiscountApplication! }
 
 type Metafield implements Node {
   id: ID! namespace: String! key: String! value: String! type: String! ownerType: String! createdAt: DateTime! updatedAt: DateTime!
@@ -77,7 +104,9 @@ type LineItem implements Node {
 type LineItemEdge { cursor: String! node: LineItem! }
 type LineItemConnection { edges: [LineItemEdge!]! nodes: [LineItem!]! pageInfo: PageInfo! }
 
-type ShippingLine { id: ID code: String title: String! source: String carrierIdentifier: String originalPriceSet: MoneyBag! discountedPriceSet: MoneyBag! taxLines: [TaxLine!]! }
+type ShippingLine { id: ID code: String title: String! source: String carrierIdentifier: String originalPriceSet: MoneyBag! discountedPriceSet: MoneyBag! taxLines: [TaxLine!]!
+  discountAllocations: [DiscountAllocation!]!
+}
 type ShippingLineEdge { cursor: String! node: ShippingLine! }
 type ShippingLineConnection { edges: [ShippingLineEdge!]! nodes: [ShippingLine!]! pageInfo: PageInfo! }
 
@@ -133,7 +162,8 @@ type Order implements Node {
   currencyCode: CurrencyCode! presentmentCurrencyCode: CurrencyCode! taxesIncluded: Boolean! taxExempt: Boolean!
   totalPriceSet: MoneyBag! subtotalPriceSet: MoneyBag totalTaxSet: MoneyBag totalDiscountsSet: MoneyBag totalShippingPriceSet: MoneyBag!
   currentTotalPriceSet: MoneyBag! totalRefundedSet: MoneyBag! totalOutstandingSet: MoneyBag!
-  tags: [String!]! note: String customAttributes: [Attribute!]! discountCodes: [String!]! sourceName: String poNumber: String
+  tags: [String!]! note: String customAttributes: [Attribute!]! discountCode: String discountCodes: [String!]! sourceName: String poNumber: String
+  discountApplications(first: Int, after: String, last: Int, before: String, reverse: Boolean): DiscountApplicationConnection!
   paymentGatewayNames: [String!]!
   customer: Customer billingAddress: MailingAddress shippingAddress: MailingAddress
   taxLines: [TaxLine!]!

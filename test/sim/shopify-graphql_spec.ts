@@ -240,6 +240,66 @@ describe('Shopify simulator: Admin GraphQL', function () {
     updates.map((u) => u.tags).sort().should.eql(['', 'erp:created']);
   });
 
+  it('serves discount applications and line allocations the way the order\'s webhook carries them, at the modelled cost', async () => {
+    const pct = sim.placeOrder({ lineCount: 3, shipTo: 'NL-VAT', customer: 'new', discount: { code: 'SPRING12', type: 'percentage', value: '12.50' } });
+    const fixed = sim.placeOrder({ lines: [{ sku: 'IPOD2008GREEN', quantity: 2 }, { sku: 'IPOD2008RED', quantity: 1 }], discount: { code: 'TENOFF', type: 'fixed_amount', value: '10.00' } });
+    const plain = sim.placeOrder({ lineCount: 1 });
+    const q = `query($id: ID!) { order(id: $id) {
+      discountCode discountCodes
+      discountApplications(first: 5) { edges { cursor } nodes { __typename index allocationMethod targetSelection targetType
+        value { __typename ... on MoneyV2 { amount currencyCode } ... on PricingPercentageValue { percentage } }
+        ... on DiscountCodeApplication { code } ... on ManualDiscountApplication { title } } }
+      lineItems(first: 10) { nodes { id discountAllocations { allocatedAmountSet { shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
+        discountApplication { index ... on DiscountCodeApplication { code } } } } }
+      shippingLines(first: 5) { nodes { discountAllocations { allocatedAmountSet { shopMoney { amount } } } } }
+    } }`;
+    const get = async (o: { admin_graphql_api_id?: string }) => {
+      const r = await gql(q, { id: o.admin_graphql_api_id });
+      (r.errors === undefined).should.be.true();
+      return r;
+    };
+
+    const p = await get(pct);
+    const o = p.data.order;
+    [o.discountCode, o.discountCodes].should.eql(['SPRING12', ['SPRING12']]);
+    o.discountApplications.nodes.should.eql([{
+      __typename: 'DiscountCodeApplication', index: 0, allocationMethod: 'ACROSS', targetSelection: 'ALL', targetType: 'LINE_ITEM',
+      value: { __typename: 'PricingPercentageValue', percentage: 12.5 }, code: 'SPRING12',
+    }]);
+    o.lineItems.nodes.length.should.equal(pct.line_items.length);
+    for (const [i, line] of pct.line_items.entries()) {
+      const g = o.lineItems.nodes[i];
+      g.id.should.equal(line.admin_graphql_api_id);
+      g.discountAllocations.map((d: any) => ({ // eslint-disable-line @typescript-eslint/no-explicit-any
+        amount: d.allocatedAmountSet.shopMoney.amount,
+        amount_set: { shop_money: { amount: d.allocatedAmountSet.shopMoney.amount, currency_code: d.allocatedAmountSet.shopMoney.currencyCode },
+          presentment_money: { amount: d.allocatedAmountSet.presentmentMoney.amount, currency_code: d.allocatedAmountSet.presentmentMoney.currencyCode } },
+        discount_application_index: d.discountApplication.index,
+      })).should.eql(line.discount_allocations);
+      g.discountAllocations.every((d: { discountApplication: { code: string } }) => d.discountApplication.code === 'SPRING12').should.be.true();
+    }
+    o.lineItems.nodes.some((l: { discountAllocations: { allocatedAmountSet: { presentmentMoney: { currencyCode: string } } }[] }) =>
+      l.discountAllocations[0]?.allocatedAmountSet.presentmentMoney.currencyCode === 'EUR').should.be.true();
+    o.shippingLines.nodes.should.eql([{ discountAllocations: [] }]);
+    // Requested: order 1 + applications (2 + 5 × 2) + lines (2 + 10 × (1 + 5)) + shipping (2 + 5 × (1 + 1 + 2)); actual counts what came back.
+    p.extensions.cost.requestedQueryCost.should.equal(1 + 12 + 62 + 22);
+    p.extensions.cost.actualQueryCost.should.be.below(p.extensions.cost.requestedQueryCost);
+
+    const f = (await get(fixed)).data.order;
+    f.discountApplications.nodes[0].value.should.eql({ __typename: 'MoneyV2', amount: '10.0', currencyCode: 'USD' });
+    f.lineItems.nodes.map((l: { discountAllocations: { allocatedAmountSet: { shopMoney: { amount: string } } }[] }) => l.discountAllocations.map((d) => d.allocatedAmountSet.shopMoney.amount))
+      .should.eql([['6.67'], ['3.33']]);
+    const none = (await get(plain)).data.order;
+    [none.discountCode, none.discountCodes, none.discountApplications.nodes].should.eql([null, [], []]);
+    none.lineItems.nodes[0].discountAllocations.should.eql([]);
+
+    const paged = await gql(`query($id: ID!, $after: String) { order(id: $id) { discountApplications(first: 1, after: $after, reverse: true) { pageInfo { hasNextPage endCursor } nodes { index } } } }`,
+      { id: fixed.admin_graphql_api_id, after: null });
+    paged.data.order.discountApplications.should.eql({ pageInfo: { hasNextPage: false, endCursor: paged.data.order.discountApplications.pageInfo.endCursor }, nodes: [{ index: 0 }] });
+    const missingFirst = await gql(`query($id: ID!) { order(id: $id) { discountApplications { nodes { index } } } }`, { id: fixed.admin_graphql_api_id });
+    missingFirst.errors[0].message.should.match(/first or last/);
+  });
+
   it('reconciliation: orders(query: "updated_at:>…") pages through changed orders only', async () => {
     const t0 = new Date(now).toISOString();
     const old = Array.from({ length: 5 }, () => sim.placeOrder());

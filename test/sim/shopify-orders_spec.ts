@@ -44,6 +44,10 @@ describe('Shopify simulator: orders', () => {
     p.line_items.map((l) => l.variant_id).should.eql([39072856, 49148385]);
     p.shipping_address!.province_code!.should.equal('KY');
     p.discount_codes.should.eql([{ code: 'TENOFF', amount: '10.00', type: 'fixed_amount' }]);
+    // Shopify writes an application's value without trailing zeros ("10.0"), the codes' amounts to the cent.
+    p.discount_applications.should.eql([{
+      target_type: 'line_item', type: 'discount_code', value: '10.0', value_type: 'fixed_amount', allocation_method: 'across', target_selection: 'all', code: 'TENOFF',
+    }]);
   });
 
   it('every generated order parses with the contract; clean ones add up in shop and presentment money', () => {
