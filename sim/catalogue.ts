@@ -84,8 +84,8 @@ export interface Catalogue {
   currencies: string[];
 }
 
-/** mulberry32: a tiny, well-known deterministic PRNG (no crypto needed for seed data). */
-function rng(seed: number): () => number {
+/** mulberry32: a tiny, well-known deterministic PRNG (no crypto needed for seed data); the simulators reuse it. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,18 +1,11 @@
 /** Seeded randomness for the BC simulator: the same seed gives the same GUIDs and the same fault sequence. */
 
+import { rng } from '../catalogue';
+
 export type Rand = () => number;
 
-/** mulberry32 (same generator as sim/catalogue.ts; not exported there). */
-export function seededRandom(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The catalogue's mulberry32, so the simulator's GUIDs and faults come from the same generator as its seed data. */
+export const seededRandom: (seed: number) => Rand = rng;
 
 /** A version-4-shaped GUID (lower case, like Business Central returns them) from the generator. */
 export function guid(rand: Rand): string {
