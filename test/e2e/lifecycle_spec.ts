@@ -41,6 +41,17 @@ const credentials = () => ({
 
 const load = () => helper.load(NODES as never, flow(), credentials() as never);
 
+/** The flow with the retry loop closed: writer failures back into the router, its re-check output into the checks. */
+const loadWithRetryLoop = async (retrySchedule: string) => {
+  await helper.unload();
+  const f = flow().map((n: any) => {
+    if (n.id === 'w') return { ...n, wires: [['wdone'], ['wfail', 'rt']] };
+    if (n.id === 'rt') return { ...n, retrySchedule, retryPollS: '0.02', rules: [{ name: 'busy', when: 'retryable', value: '', action: 'retry' }], wires: [['w'], ['held'], ['recheck', 'cm']] };
+    return n;
+  });
+  await helper.load(NODES as never, f, credentials() as never);
+};
+
 /** Resolves with the next message a helper node receives; rejects after `ms`. */
 function next(id: string, ms = 5000): Promise<any> {
   return new Promise((resolve, reject) => {
@@ -287,6 +298,42 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     // The same event again is a no-op.
     const again = (await toWriter('orders/updated', updated)).msg;
     again.writer.action.should.equal('unchanged');
+  });
+
+  it('a 60-line order: the sender reads every fulfillment-order line in pages under Shopify\'s 1000-point query limit', async () => {
+    const skus = bc.catalogue.items.filter((i) => i.type === 'Inventory' && !i.blocked && i.sku && (i.stock.EAST ?? 0) >= 1).slice(0, 60).map((i) => i.sku!);
+    skus.should.have.length(60);
+    const order = shop.placeOrder({ customer: 'C10000', shippingCode: 'Standard', lines: skus.map((sku) => ({ sku, quantity: 1 })) });
+    Math.max(...shop.store.fulfillmentOrdersOf(Number(order.id)).map((fo) => fo.lines.length)).should.be.above(40);
+    const so = (await created(order)).erp.salesOrder;
+    await shipInBc(so.number, { trackingNumber: '1Z0060', shippingAgentCode: 'UPS' });
+    const sent = next('sdone');
+    const throttledBefore = shop.counters().graphql.maxCostExceeded;
+    helper.getNode('t').receive({ payload: 'poll' } as never);
+    const m = await sent;
+    m.fulfillment.action.should.equal('fulfilled');
+    shop.counters().graphql.maxCostExceeded.should.equal(throttledBefore);
+    const json: any = shop.order(Number(order.id))!;
+    json.fulfillment_status.should.equal('fulfilled');
+    json.fulfillments.reduce((n: number, f: any) => n + f.line_items.length, 0).should.equal(60);
+  });
+
+  // Pending a router change: on a re-check release the router must drop the writer's findings of the failed attempt
+  // (check d365-order-writer). The checks replace only their own findings and the writer runs after the router, so
+  // today its D365_UNAVAILABLE comes back into the router on every retry and the order ends up held, never created.
+  it.skip('D365 down while creating → writer failure retried by the router → created once D365 answers', async () => {
+    await loadWithRetryLoop('20ms, 20ms, 20ms');
+    bc.failNext(3, 504, { method: 'POST', entity: 'salesOrders' });
+    const order = placeSample();
+    const failed = next('wfail');
+    const done = next('wdone');
+    helper.getNode('cm').receive({ topic: 'orders/create', payload: order, shopify: { shop: shop.options.shop, topic: 'orders/create', source: 'webhook' } } as never);
+    (await failed).findings.should.containDeep([{ check: 'd365-order-writer', code: 'D365_UNAVAILABLE', retryable: true }]);
+    const m = await done;
+    m.writer.action.should.equal('created');
+    m.routing.decision.should.equal('clean');
+    m.findings.filter((f: any) => f.severity === 'error').should.eql([]);
+    bcOrders(order.name).should.have.length(1);
   });
 });
 
