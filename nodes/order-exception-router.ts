@@ -133,6 +133,11 @@ export = function (RED: NodeAPI) {
       if (opts.force) {
         msg.findings = (msg.findings ?? []).map((f) => (f.severity === 'error'
           ? { ...f, severity: 'warning' as const, message: `${f.message} (released by ${opts.by} without re-check)` } : f));
+      } else {
+        // The re-check output leads back to the first check: every check recomputes its own findings
+        // and the writer tries again, so findings of the last pass (e.g. the writer's D365_UNAVAILABLE)
+        // would only make the router repeat its old decision.
+        msg.findings = [];
       }
       status.add('released');
       sendOn(opts.force ? 0 : RECHECK, msg as unknown as NodeMessage, (m) => node.send(m));
