@@ -52,22 +52,28 @@ const loadWithRetryLoop = async (retrySchedule: string) => {
   await helper.load(NODES as never, f, credentials() as never);
 };
 
-/** Resolves with the next message a helper node receives; rejects after `ms`. */
-function next(id: string, ms = 5000): Promise<any> {
+/** Resolves with the first message any of the helper nodes receives (and which one); rejects after `ms`. */
+function first<K extends string>(ids: K[], ms = 5000): Promise<{ id: K; msg: any }> {
   return new Promise((resolve, reject) => {
-    const n = helper.getNode(id);
-    const t = setTimeout(() => { n.removeListener('input', on); reject(new Error(`no message at ${id} within ${ms} ms`)); }, ms);
-    const on = (m: unknown) => { clearTimeout(t); resolve(m); };
-    n.once('input', on);
+    const off: (() => void)[] = [];
+    const finish = (fn: () => void) => { clearTimeout(t); for (const o of off) o(); fn(); };
+    const t = setTimeout(() => finish(() => reject(new Error(`no message at ${ids.join(' or ')} within ${ms} ms`))), ms);
+    for (const id of ids) {
+      const n = helper.getNode(id);
+      const on = (msg: unknown) => finish(() => resolve({ id, msg }));
+      n.on('input', on);
+      off.push(() => n.removeListener('input', on));
+    }
   });
 }
+const next = (id: string): Promise<any> => first([id]).then((r) => r.msg);
 
 /** Sends a Shopify event in the shape shopify-trigger emits, into the first check; resolves with the writer's outcome. */
 async function toWriter(topic: string, payload: unknown): Promise<{ out: 'done' | 'fail'; msg: any }> {
-  const done = next('wdone').then((msg) => ({ out: 'done' as const, msg }));
-  const fail = next('wfail').then((msg) => ({ out: 'fail' as const, msg }));
+  const out = first(['wdone', 'wfail']);
   helper.getNode('cm').receive({ topic, payload, shopify: { shop: shop.options.shop, topic, source: 'webhook' } } as never);
-  return Promise.race([done, fail]);
+  const r = await out;
+  return { out: r.id === 'wdone' ? 'done' : 'fail', msg: r.msg };
 }
 
 async function created(order: Order): Promise<any> {
@@ -316,6 +322,46 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     const json: any = shop.order(Number(order.id))!;
     json.fulfillment_status.should.equal('fulfilled');
     json.fulfillments.reduce((n: number, f: any) => n + f.line_items.length, 0).should.equal(60);
+  });
+
+  it('lines Shopify ships from two locations → one fulfillment per location', async () => {
+    const west = bc.catalogue.items.find((i) => i.type === 'Inventory' && !i.blocked && i.sku && !i.stock.EAST && (i.stock.WEST ?? 0) >= 5)!;
+    const order = shop.placeOrder({ customer: 'C10000', lines: [{ sku: 'IPOD2008GREEN', quantity: 1 }, { sku: west.sku!, quantity: 1 }] });
+    shop.store.fulfillmentOrdersOf(Number(order.id)).map((fo) => fo.locationId).sort().should.eql([655441491, 655441492]);
+    const so = (await created(order)).erp.salesOrder;
+    await shipInBc(so.number, { trackingNumber: '1Z0070', shippingAgentCode: 'DHL' });
+    const sent = next('sdone');
+    helper.getNode('t').receive({ payload: 'poll' } as never);
+    (await sent).fulfillment.fulfillments.map((f: any) => f.locationId).sort().should.eql(['655441491', '655441492']);
+    const json: any = shop.order(Number(order.id))!;
+    json.fulfillment_status.should.equal('fulfilled');
+    json.fulfillments.map((f: any) => [f.location_id, f.tracking_company, f.tracking_number]).sort()
+      .should.eql([[655441491, 'DHL Express', '1Z0070'], [655441492, 'DHL Express', '1Z0070']]);
+  });
+
+  it('D365 failing during the create → failed output with a retryable finding and no secret anywhere', async () => {
+    bc.failNext(3, 504, { method: 'POST', entity: 'salesOrders' });
+    const order = placeSample();
+    const r = await toWriter('orders/create', order);
+    r.out.should.equal('fail');
+    r.msg.findings.should.containDeep([{ check: 'd365-order-writer', code: 'D365_UNAVAILABLE', severity: 'error', retryable: true }]);
+    bcOrders(order.name).should.have.length(0);
+    const text = JSON.stringify(r.msg);
+    for (const secret of [bc.clientSecret, shop.options.accessToken]) text.should.not.containEql(secret);
+    text.should.not.match(/Bearer|eyJ/);
+    // Once D365 answers, the same order goes through.
+    (await created(order)).writer.action.should.equal('created');
+  });
+
+  it('dry run on the D365 connection: the request is shown, nothing reaches D365 or the journal', async () => {
+    await helper.unload();
+    await helper.load(NODES as never, flow().map((n: any) => (n.id === 'conn' ? { ...n, dryRun: 'true' } : n)), credentials() as never);
+    const order = placeSample();
+    const m = (await toWriter('orders/create', order)).msg;
+    m.writer.action.should.equal('dry-run');
+    m.d365Request[0].should.match({ method: 'POST', path: 'salesOrders', body: { externalDocumentNumber: order.name, customerNumber: 'C10000' } });
+    bcOrders(order.name).should.have.length(0);
+    Object.keys(bc.requests()).filter((k) => !k.startsWith('GET')).should.eql([]);
   });
 
   // Pending a router change: on a re-check release the router must drop the writer's findings of the failed attempt
