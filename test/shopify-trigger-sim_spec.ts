@@ -60,7 +60,7 @@ describe('shopify-trigger with the Shopify simulator', () => {
 
   it('emits a delivered webhook once, and a dropped one exactly once via the reconciliation poll', async () => {
     sim.setChaos({ dropProbability: 1 });
-    const dropped = sim.placeOrder();
+    const dropped = sim.placeOrder({ lineCount: 2, discount: { code: 'SAVE15', type: 'percentage', value: '15' } });
     await sim.settled();
     sim.setChaos({ dropProbability: 0 });
     const delivered = sim.placeOrder();
@@ -83,6 +83,10 @@ describe('shopify-trigger with the Shopify simulator', () => {
     got[1].payload.name.should.equal(dropped.name);
     got[1].payload.line_items.length.should.equal(dropped.line_items.length);
     got[1].payload.total_price.should.equal(dropped.total_price);
+    // Discounts as the lost webhook would have carried them.
+    got[1].payload.discount_applications.should.eql(dropped.discount_applications);
+    got[1].payload.discount_codes.should.eql([{ code: 'SAVE15', amount: dropped.total_discounts, type: 'percentage' }]);
+    got[1].payload.line_items.map((l: { discount_allocations: unknown }) => l.discount_allocations).should.eql(dropped.line_items.map((l) => l.discount_allocations));
     await run();
     got.length.should.equal(2); // the next poll re-reads the overlap and emits nothing again
   });

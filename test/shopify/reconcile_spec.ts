@@ -2,11 +2,15 @@ import 'should';
 import { Order } from '../../nodes/lib/contract';
 import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
 import type { ShopifyAdminApi } from '../../nodes/lib/shopify/admin-api';
-import { GqlOrder, ORDER_LINES_QUERY, reconcileCursorName, reconcileOnce, RECONCILE_QUERY, toRestOrder } from '../../nodes/lib/shopify/reconcile';
+import {
+  GqlOrder, ORDER_DISCOUNTS_QUERY, ORDER_LINES_QUERY, reconcileCursorName, reconcileOnce, RECONCILE_DEFAULTS, RECONCILE_QUERY, toRestOrder,
+} from '../../nodes/lib/shopify/reconcile';
 import type { ReconcileOptions } from '../../nodes/lib/shopify/reconcile';
 import { signShopifyBody } from '../../nodes/lib/shopify/hmac';
 import { WebhookIntake } from '../../nodes/lib/shopify/webhook-intake';
 import { noteOwnWriteBack } from '../../nodes/lib/shopify/webhook-own-writes';
+import { startShopifySim, type ShopifySim } from '../../sim/shopify';
+import { WebhookReceiver } from '../../sim/shopify/receiver';
 
 const SHOP = 'demo-shop.myshopify.com';
 const bag = (amount: string) => ({ shopMoney: { amount, currencyCode: 'USD' }, presentmentMoney: { amount, currencyCode: 'USD' } });
@@ -50,14 +54,20 @@ class FakeShop implements ShopifyAdminApi {
       const o = this.orders.find((x) => x.id === variables.id);
       return { order: o ? { lineItems: linePage(o.lineItems.nodes, variables.after, variables.first) } : null } as T;
     }
+    if (query === ORDER_DISCOUNTS_QUERY) {
+      const o = this.orders.find((x) => x.id === variables.id) as { discountApplications?: { nodes: unknown[] } } | undefined;
+      return { order: o ? { discountApplications: linePage(o.discountApplications?.nodes ?? [], variables.after, variables.first) } : null } as T;
+    }
     query.should.equal(RECONCILE_QUERY);
     const m = /^updated_at:>'(.+)'$/.exec(String(variables.query));
     if (!m) throw new Error(`unexpected search ${String(variables.query)}`);
     const since = Date.parse(m[1]);
     const all = this.orders.filter((o) => Date.parse(o.updatedAt) > since).sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
     const start = variables.after ? Number(variables.after) : 0;
-    const nodes = all.slice(start, start + Number(variables.first))
-      .map((o) => ({ ...o, lineItems: linePage(o.lineItems.nodes, null, variables.lines) }));
+    const nodes = all.slice(start, start + Number(variables.first)).map((o) => {
+      const d = (o as { discountApplications?: { nodes: unknown[] } }).discountApplications;
+      return { ...o, lineItems: linePage(o.lineItems.nodes, null, variables.lines), ...(d ? { discountApplications: linePage(d.nodes, null, 5) } : {}) };
+    });
     const end = start + nodes.length;
     return { orders: { pageInfo: { hasNextPage: end < all.length, endCursor: nodes.length ? String(end) : null }, nodes } } as T;
   }
@@ -77,9 +87,68 @@ describe('shopify reconcile: GraphQL → REST mapping', () => {
     o.line_items[0].total_discount!.should.equal('10.0');
     o.total_discounts!.should.equal('10.0');
     o.discount_applications.should.eql([]);
+    o.discount_codes.should.eql([]);
+    o.line_items[0].discount_allocations.should.eql([]);
     o.shipping_lines[0].should.containEql({ id: 369256396, code: 'Standard', price: '10.0' });
     o.shipping_address!.country_code!.should.equal('US');
     o.customer!.id.should.equal(207119551);
+  });
+});
+
+const app = (index: number, typename: string, targetType: string, value: unknown, extra: Record<string, unknown>) =>
+  ({ __typename: typename, index, allocationMethod: 'ACROSS', targetSelection: 'ALL', targetType, value, ...extra });
+const alloc = (index: number, amount: string) => ({ allocatedAmountSet: bag(amount), discountApplication: { index } });
+const restAlloc = (index: number, amount: string) => ({
+  amount, discount_application_index: index,
+  amount_set: { shop_money: { amount, currency_code: 'USD' }, presentment_money: { amount, currency_code: 'USD' } },
+});
+
+describe('shopify reconcile: discounts', () => {
+  /** A code, an automatic percentage and a manual free-shipping discount, listed out of index order. */
+  function discounted(id: number, extraApps: ReturnType<typeof app>[] = []) {
+    const base = gqlOrder(id, '2026-03-10T16:40:00Z');
+    const line = base.lineItems.nodes[0];
+    return {
+      ...base,
+      discountApplications: { nodes: [
+        app(2, 'ManualDiscountApplication', 'SHIPPING_LINE', { percentage: 100 }, { title: 'Free shipping', description: 'staff courtesy' }),
+        app(0, 'DiscountCodeApplication', 'LINE_ITEM', { amount: '10.0', currencyCode: 'USD' }, { code: 'TENOFF' }),
+        app(1, 'AutomaticDiscountApplication', 'LINE_ITEM', { percentage: 12.5 }, { title: 'Spring' }),
+        ...extraApps,
+      ] },
+      lineItems: { nodes: [
+        { ...line, discountAllocations: [alloc(0, '6.67'), alloc(1, '48.92')] },
+        { ...line, id: 'gid://shopify/LineItem/2', sku: 'IPOD2008RED', quantity: 1, discountAllocations: [alloc(0, '3.33'), alloc(1, '24.46')] },
+      ] },
+      shippingLines: { nodes: [{ ...base.shippingLines.nodes[0], discountedPriceSet: bag('0.00'), discountAllocations: [alloc(2, '10.00')] }] },
+    };
+  }
+
+  it('maps applications in index order, line and shipping allocations, and the codes with what they took off', () => {
+    const o = Order.parse(toRestOrder(GqlOrder.parse(discounted(7001))));
+    o.discount_applications.should.eql([
+      { target_type: 'line_item', type: 'discount_code', value: '10.0', value_type: 'fixed_amount', allocation_method: 'across', target_selection: 'all', code: 'TENOFF' },
+      { target_type: 'line_item', type: 'automatic', value: '12.5', value_type: 'percentage', allocation_method: 'across', target_selection: 'all', title: 'Spring' },
+      { target_type: 'shipping_line', type: 'manual', value: '100.0', value_type: 'percentage', allocation_method: 'across', target_selection: 'all', title: 'Free shipping', description: 'staff courtesy' },
+    ]);
+    o.line_items.map((l) => l.discount_allocations).should.eql([[restAlloc(0, '6.67'), restAlloc(1, '48.92')], [restAlloc(0, '3.33'), restAlloc(1, '24.46')]]);
+    o.shipping_lines[0].discount_allocations.should.eql([restAlloc(2, '10.00')]);
+    o.discount_codes.should.eql([{ code: 'TENOFF', amount: '10.00', type: 'fixed_amount' }]);
+  });
+
+  it('types a shipping code "shipping", and keeps an application type it does not know under a readable name', () => {
+    const g = discounted(7002);
+    g.discountApplications.nodes[0] = app(2, 'DiscountCodeApplication', 'SHIPPING_LINE', { percentage: 100 }, { code: 'FREESHIP' });
+    g.discountApplications.nodes.push(app(3, 'FutureDiscountApplication', 'LINE_ITEM', { amount: '1.0', currencyCode: 'USD' }, {}));
+    const o = Order.parse(toRestOrder(GqlOrder.parse(g)));
+    o.discount_codes.should.eql([{ code: 'TENOFF', amount: '10.00', type: 'fixed_amount' }, { code: 'FREESHIP', amount: '10.00', type: 'shipping' }]);
+    o.discount_applications[3].type.should.equal('future');
+  });
+
+  it('rejects an application without a value as an unmappable order', () => {
+    const g = discounted(7003);
+    delete (g.discountApplications.nodes[1] as { value?: unknown }).value;
+    GqlOrder.safeParse(g).success.should.be.false();
   });
 });
 
@@ -155,6 +224,17 @@ describe('shopify reconcile: runs', () => {
     shop.calls.length.should.equal(2); // orders page, then one page of the remaining lines (50 per request)
   });
 
+  it('fetches the remaining discount applications of an order with more than fit in one request', async () => {
+    const base = gqlOrder(6101, '2026-03-10T16:31:00Z');
+    const apps = Array.from({ length: 7 }, (_, i) => ({ __typename: 'AutomaticDiscountApplication', index: i, allocationMethod: 'EACH', targetSelection: 'ENTITLED',
+      targetType: 'LINE_ITEM', value: { percentage: i + 1 }, title: `Promo ${i}` }));
+    shop.orders = [{ ...base, discountApplications: { nodes: apps } } as ReturnType<typeof gqlOrder>];
+    const r = await reconcileOnce(opts());
+    r.should.containEql({ emitted: 1, invalid: 0 });
+    emitted[0].payload.discount_applications.map((a: any) => [a.title, a.value, a.allocation_method]).should.eql(apps.map((_, i) => [`Promo ${i}`, `${i + 1}.0`, 'each']));
+    shop.calls.length.should.equal(2);
+  });
+
   it('stands by when another instance holds the lease', async () => {
     shop.orders = [gqlOrder(3001, '2026-03-10T16:10:00Z')];
     (await journal.acquireLease(reconcileCursorName(SHOP), 'other-instance', 60_000)).should.be.true();
@@ -194,5 +274,81 @@ describe('shopify reconcile: runs', () => {
     const broken: ShopifyAdminApi = { graphql: async <T>() => ({ orders: null }) as T };
     await reconcileOnce(opts({ api: broken })).should.be.rejectedWith(/unexpected orders response/);
     (await journal.getCursor(reconcileCursorName(SHOP)) === undefined).should.be.true();
+  });
+});
+
+describe('shopify reconcile: discounts against the Shopify simulator', function () {
+  this.timeout(15000);
+  let sim: ShopifySim;
+  let rx: WebhookReceiver;
+  let journal: SqliteJournal;
+
+  beforeEach(async () => {
+    sim = await startShopifySim({ seed: 11 });
+    rx = await WebhookReceiver.start();
+    sim.subscribe('orders/create', rx.url);
+    journal = SqliteJournal.open(':memory:');
+  });
+  afterEach(async () => {
+    journal.close();
+    await sim.close();
+    await rx.close();
+  });
+
+  /** The Admin API over HTTP, keeping the requested cost the simulator reports for every request. */
+  const costs: { query: string; requested: number }[] = [];
+  const api: ShopifyAdminApi = {
+    graphql: async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
+      const res = await fetch(`${sim.url}/admin/api/${sim.options.apiVersion}/graphql.json`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Shopify-Access-Token': sim.options.accessToken }, body: JSON.stringify({ query, variables }),
+      });
+      const body = await res.json() as { data?: T; errors?: unknown; extensions: { cost: { requestedQueryCost: number } } };
+      costs.push({ query, requested: body.extensions.cost.requestedQueryCost });
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return body.data!;
+    },
+  };
+
+  it('a reconciled order carries the same discount fields as its orders/create webhook, each request under 1,000 points', async () => {
+    costs.length = 0;
+    const placed = [
+      sim.placeOrder({ lines: [{ sku: 'IPOD2008GREEN', quantity: 2 }, { sku: 'IPOD2008RED', quantity: 1 }], customer: 'C10000', discount: { code: 'TENOFF', type: 'fixed_amount', value: '10.00' } }),
+      sim.placeOrder({ lineCount: 3, shipTo: 'NL-VAT', customer: 'new', discount: { code: 'SPRING12', type: 'percentage', value: '12.50' } }),
+      // More lines than one request reads: the rest come by follow-up requests, allocations included.
+      sim.placeOrder({ lineCount: RECONCILE_DEFAULTS.linesPerOrder + 4, currency: 'CAD', discount: { code: 'BIG5', type: 'fixed_amount', value: '5.00' } }),
+      sim.placeOrder({ lineCount: 2 }),
+    ];
+    placed[2]!.line_items.length.should.be.above(RECONCILE_DEFAULTS.linesPerOrder);
+    await sim.settled();
+    const hooks = new Map<number, Record<string, any>>();
+    for (const d of rx.deliveries) {
+      const body = JSON.parse(d.raw.toString('utf8')) as Record<string, any>;
+      hooks.set(body.id, body);
+    }
+    hooks.size.should.equal(placed.length);
+
+    const emitted: Record<string, any>[] = [];
+    const r = await reconcileOnce({
+      api, journal, shop: sim.options.shop, owner: 'test', leaseTtlMs: 60_000, lookbackMs: 3_600_000, ignoreTest: false, ignoreOwnWriteBacks: false,
+      ingest: async (e) => {
+        emitted.push(e.msg.payload as Record<string, any>);
+        return { status: 'new', seq: emitted.length };
+      },
+    });
+    r.should.containEql({ fetched: placed.length, emitted: placed.length, invalid: 0 });
+
+    const discountFields = (o: Record<string, any>) => ({
+      discount_applications: o.discount_applications,
+      discount_codes: o.discount_codes,
+      lines: o.line_items.map((l: any) => [l.id, l.discount_allocations]),
+      shipping: o.shipping_lines.map((s: any) => s.discount_allocations),
+    });
+    for (const got of emitted) discountFields(got).should.eql(discountFields(hooks.get(got.id)!));
+    emitted.filter((o) => o.discount_codes.length).length.should.equal(3);
+    emitted.find((o) => o.id === placed[1]!.id)!.line_items[0].discount_allocations[0].amount_set.presentment_money.currency_code.should.equal('EUR');
+
+    costs.map((c) => c.query).should.containEql(ORDER_LINES_QUERY);
+    for (const c of costs) c.requested.should.be.belowOrEqual(1000);
+    costs.find((c) => c.query === RECONCILE_QUERY)!.requested.should.be.above(800); // the defaults use most of the budget, not a tiny page
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatZodError, parseTopicPayload } from '../contract';
+import { formatZodError, fromMinor, parseTopicPayload, toMinor } from '../contract';
 import type { OrderJournal, RecordEventResult } from '../journal/journal';
 import type { ShopifyAdminApi } from './admin-api';
 import { buildEvent, compactMeta, instantMs, normaliseInstant } from './webhook';
@@ -33,6 +33,19 @@ const GqlAddress = z.object({
   zip: z.string().nullable().optional(), country: z.string().nullable().optional(), countryCodeV2: z.string().nullable().optional(),
   phone: z.string().nullable().optional(),
 });
+const GqlAllocation = z.object({ allocatedAmountSet: Bag, discountApplication: z.object({ index: z.number().int().nonnegative() }) });
+const GqlDiscountApplication = z.object({
+  __typename: z.string(),
+  index: z.number().int().nonnegative(),
+  allocationMethod: z.string(),
+  targetSelection: z.string(),
+  targetType: z.string(),
+  value: z.union([Money, z.object({ percentage: z.number() })]),
+  code: z.string().optional(),
+  title: z.string().optional(),
+  description: z.string().nullable().optional(),
+});
+const PageInfo = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable().optional() });
 const GqlLineItem = z.object({
   id: z.string(),
   sku: z.string().nullable().optional(),
@@ -48,6 +61,7 @@ const GqlLineItem = z.object({
   product: z.object({ legacyResourceId: z.string() }).nullable().optional(),
   originalUnitPriceSet: Bag,
   totalDiscountSet: Bag.optional(),
+  discountAllocations: z.array(GqlAllocation).default([]),
   taxLines: z.array(GqlTaxLine).default([]),
 });
 const GqlShippingLine = z.object({
@@ -58,6 +72,7 @@ const GqlShippingLine = z.object({
   carrierIdentifier: z.string().nullable().optional(),
   originalPriceSet: Bag,
   discountedPriceSet: Bag.optional(),
+  discountAllocations: z.array(GqlAllocation).default([]),
   taxLines: z.array(GqlTaxLine).default([]),
 });
 export const GqlOrder = z.object({
@@ -98,26 +113,29 @@ export const GqlOrder = z.object({
   }).nullable().optional(),
   shippingAddress: GqlAddress.nullable().optional(),
   billingAddress: GqlAddress.nullable().optional(),
-  lineItems: z.object({
-    pageInfo: z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable().optional() }).optional(),
-    nodes: z.array(GqlLineItem),
-  }),
+  lineItems: z.object({ pageInfo: PageInfo.optional(), nodes: z.array(GqlLineItem) }),
+  discountApplications: z.object({ pageInfo: PageInfo.optional(), nodes: z.array(GqlDiscountApplication) }).optional(),
   shippingLines: z.object({ nodes: z.array(GqlShippingLine) }).optional(),
 });
 export type GqlOrder = z.infer<typeof GqlOrder>;
 
 const OrdersPage = z.object({
   orders: z.object({
-    pageInfo: z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable().optional() }),
+    pageInfo: PageInfo,
     nodes: z.array(z.unknown()),
   }),
 });
 
 const BAG = 'shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }';
 const TAX = `title rate priceSet { ${BAG} }`;
+const ALLOCATIONS = `discountAllocations { allocatedAmountSet { ${BAG} } discountApplication { index } }`;
 const LINE = `id sku title variantTitle name vendor quantity currentQuantity requiresShipping taxable
   variant { legacyResourceId } product { legacyResourceId }
-  originalUnitPriceSet { ${BAG} } totalDiscountSet { ${BAG} } taxLines { ${TAX} }`;
+  originalUnitPriceSet { ${BAG} } totalDiscountSet { ${BAG} } ${ALLOCATIONS} taxLines { ${TAX} }`;
+const DISCOUNT = `__typename index allocationMethod targetSelection targetType
+  value { ... on MoneyV2 { amount currencyCode } ... on PricingPercentageValue { percentage } }
+  ... on DiscountCodeApplication { code } ... on AutomaticDiscountApplication { title }
+  ... on ManualDiscountApplication { title description } ... on ScriptDiscountApplication { title }`;
 const ADDRESS = 'firstName lastName name company address1 address2 city province provinceCode zip country countryCodeV2 phone';
 
 /** Orders updated after a time, oldest change first. Page sizes keep the requested cost under 1,000 points. */
@@ -134,23 +152,38 @@ export const RECONCILE_QUERY = `query ReconcileOrders($first: Int!, $lines: Int!
       taxLines { ${TAX} }
       customer { id legacyResourceId email firstName lastName phone }
       shippingAddress { ${ADDRESS} } billingAddress { ${ADDRESS} }
+      discountApplications(first: 5) { pageInfo { hasNextPage endCursor } nodes { ${DISCOUNT} } }
       lineItems(first: $lines) { pageInfo { hasNextPage endCursor } nodes { ${LINE} } }
       shippingLines(first: 5) { nodes { id code title source carrierIdentifier
-        originalPriceSet { ${BAG} } discountedPriceSet { ${BAG} } taxLines { ${TAX} } } }
+        originalPriceSet { ${BAG} } discountedPriceSet { ${BAG} } ${ALLOCATIONS} taxLines { ${TAX} } } }
     }
   }
 }`;
+
+/** 2 orders × 18 lines: a requested cost of about 900 points (the rest of an order's lines follow in further requests). */
+export const RECONCILE_DEFAULTS = { pageSize: 2, linesPerOrder: 18 } as const;
 
 /** The rest of an order's lines when it has more than fit in the orders query (never truncated silently). */
 export const ORDER_LINES_QUERY = `query ReconcileOrderLines($id: ID!, $first: Int!, $after: String) {
   order(id: $id) { lineItems(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { ${LINE} } } }
 }`;
 
-const LinePage = z.object({
-  pageInfo: z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable().optional() }).optional(),
-  nodes: z.array(z.unknown()),
-});
-const OrderLinesAnswer = z.object({ order: z.object({ lineItems: LinePage }).nullable() });
+/** An order's further discount applications (Shopify indexes them from 0; more than a few is rare). */
+export const ORDER_DISCOUNTS_QUERY = `query ReconcileOrderDiscounts($id: ID!, $first: Int!, $after: String) {
+  order(id: $id) { discountApplications(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { ${DISCOUNT} } } }
+}`;
+
+/** The order connections read completely, with the query that fetches a further page of each. */
+const FOLLOW_UPS = [['lineItems', ORDER_LINES_QUERY], ['discountApplications', ORDER_DISCOUNTS_QUERY]] as const;
+const Page = z.object({ pageInfo: PageInfo.optional(), nodes: z.array(z.unknown()) });
+
+const REST_DISCOUNT_TYPE: Record<string, string> = {
+  DiscountCodeApplication: 'discount_code', AutomaticDiscountApplication: 'automatic', ManualDiscountApplication: 'manual', ScriptDiscountApplication: 'script',
+};
+type GqlDiscountApplication = z.infer<typeof GqlDiscountApplication>;
+
+/** A percentage as Shopify's REST payloads write an application's value: "15.0", "12.5". */
+const percentText = (p: number) => (Number.isInteger(p) ? p.toFixed(1) : String(p));
 
 /** Numeric ids as JSON numbers (as in webhooks) when exact, else as digit strings. */
 function restId(legacy: string): number | string {
@@ -177,6 +210,37 @@ const restAddress = (a: z.infer<typeof GqlAddress> | null | undefined) => (a ? {
   phone: a.phone ?? null,
 } : null);
 
+const restAllocations = (list: z.infer<typeof GqlAllocation>[]) => list.map((d) => ({
+  amount: d.allocatedAmountSet.shopMoney.amount, amount_set: restBag(d.allocatedAmountSet), discount_application_index: d.discountApplication.index,
+}));
+
+function restDiscountApplication(a: GqlDiscountApplication): Record<string, unknown> {
+  const percentage = 'percentage' in a.value ? a.value.percentage : undefined;
+  return {
+    target_type: a.targetType.toLowerCase(),
+    // A type Shopify adds later keeps a recognisable name rather than failing the whole order.
+    type: REST_DISCOUNT_TYPE[a.__typename] ?? a.__typename.replace(/DiscountApplication$/, '').toLowerCase(),
+    value: percentage !== undefined ? percentText(percentage) : (a.value as z.infer<typeof Money>).amount,
+    value_type: percentage !== undefined ? 'percentage' : 'fixed_amount',
+    allocation_method: a.allocationMethod.toLowerCase(),
+    target_selection: a.targetSelection.toLowerCase(),
+    ...(a.code !== undefined ? { code: a.code } : {}),
+    ...(a.title !== undefined ? { title: a.title } : {}),
+    ...(a.description != null ? { description: a.description } : {}),
+  };
+}
+
+/** REST `discount_codes`: one per code application, its amount what the code took off the lines (shop money). */
+function restDiscountCodes(o: GqlOrder, apps: GqlDiscountApplication[]) {
+  const allocations = [...o.lineItems.nodes, ...(o.shippingLines?.nodes ?? [])].flatMap((l) => l.discountAllocations);
+  return apps.filter((a) => a.code !== undefined).map((a) => ({
+    code: a.code!,
+    amount: fromMinor(allocations.filter((d) => d.discountApplication.index === a.index)
+      .reduce((sum, d) => sum + toMinor(d.allocatedAmountSet.shopMoney.amount), 0n)),
+    type: a.targetType === 'SHIPPING_LINE' ? 'shipping' : 'percentage' in a.value ? 'percentage' : 'fixed_amount',
+  }));
+}
+
 const FULFILLMENT: Record<string, string | null> = { FULFILLED: 'fulfilled', PARTIALLY_FULFILLED: 'partial', RESTOCKED: 'restocked' };
 
 /**
@@ -188,15 +252,17 @@ const FULFILLMENT: Record<string, string | null> = { FULFILLED: 'fulfilled', PAR
  * money, incl. total_discounts), tax_lines, customer (id, email, names, phone), both addresses,
  * line_items (ids, sku, titles, vendor, quantity, current_quantity, requires_shipping, taxable,
  * variant_id, product_id, price/price_set from the original unit price, total_discount(_set) = the
- * line's whole discount, tax_lines) and shipping_lines.
- * NOT mapped (absent or left to the schema's defaults): discount_applications, discount_codes and
- * line discount_allocations (they need DiscountApplication.index, which the project's Shopify
- * simulator does not serve yet — the line's total_discount carries the amount), order_number,
- * number, fulfillments, refunds (they reach a flow through their own topics), line
- * fulfillable_quantity/fulfillment_status, grams, properties, duties, location_id.
+ * line's whole discount, discount_allocations, tax_lines), shipping_lines (with discount_allocations),
+ * discount_applications (in index order, so an allocation's discount_application_index points at its
+ * application; value written as Shopify's REST does) and discount_codes (one per code application,
+ * amount = what its allocations took off, type shipping/percentage/fixed_amount).
+ * NOT mapped (absent or left to the schema's defaults): order_number, number, fulfillments, refunds
+ * (they reach a flow through their own topics), line fulfillable_quantity/fulfillment_status, grams,
+ * properties, duties, location_id.
  */
 export function toRestOrder(o: GqlOrder): Record<string, unknown> {
   const amount = (b: BagT | null | undefined) => b?.shopMoney.amount;
+  const discounts = [...(o.discountApplications?.nodes ?? [])].sort((a, b) => a.index - b.index);
   const out: Record<string, unknown> = {
     id: restId(o.legacyResourceId),
     admin_graphql_api_id: o.id,
@@ -222,6 +288,8 @@ export function toRestOrder(o: GqlOrder): Record<string, unknown> {
     source_name: o.sourceName ?? null,
     po_number: o.poNumber ?? null,
     payment_gateway_names: o.paymentGatewayNames,
+    discount_applications: discounts.map(restDiscountApplication),
+    discount_codes: restDiscountCodes(o, discounts),
     total_price: amount(o.totalPriceSet),
     total_price_set: restBag(o.totalPriceSet),
     tax_lines: o.taxLines.map(restTax),
@@ -248,6 +316,7 @@ export function toRestOrder(o: GqlOrder): Record<string, unknown> {
       price: amount(l.originalUnitPriceSet),
       price_set: restBag(l.originalUnitPriceSet),
       ...(l.totalDiscountSet ? { total_discount: amount(l.totalDiscountSet), total_discount_set: restBag(l.totalDiscountSet) } : {}),
+      discount_allocations: restAllocations(l.discountAllocations),
       tax_lines: l.taxLines.map(restTax),
     })),
     shipping_lines: (o.shippingLines?.nodes ?? []).map((s) => ({
@@ -259,6 +328,7 @@ export function toRestOrder(o: GqlOrder): Record<string, unknown> {
       price: amount(s.originalPriceSet),
       price_set: restBag(s.originalPriceSet),
       ...(s.discountedPriceSet ? { discounted_price: amount(s.discountedPriceSet), discounted_price_set: restBag(s.discountedPriceSet) } : {}),
+      discount_allocations: restAllocations(s.discountAllocations),
       tax_lines: s.taxLines.map(restTax),
     })),
   };
@@ -295,8 +365,8 @@ export interface ReconcileOptions {
   lookbackMs: number;
   /** Each run re-reads this much before the cursor: Shopify's search index lags a little behind writes. */
   overlapMs?: number;
-  /** Orders per page and line items per order in one request; the defaults keep a request under
-   * Shopify's 1,000-point single-query cost limit (each line costs about 14 points). */
+  /** Orders per page and line items per order in one request; the defaults (RECONCILE_DEFAULTS) keep a
+   * request under Shopify's 1,000-point single-query cost limit (each line costs about 19 points). */
   pageSize?: number;
   linesPerOrder?: number;
   maxPages?: number;
@@ -351,7 +421,7 @@ export async function reconcileOnce(o: ReconcileOptions, since?: string): Promis
   let after: string | null = null;
   const maxPages = o.maxPages ?? 50;
   for (let page = 0; page < maxPages; page++) {
-    const data = await o.api.graphql(RECONCILE_QUERY, { first: o.pageSize ?? 2, lines: o.linesPerOrder ?? 25, after, query });
+    const data = await o.api.graphql(RECONCILE_QUERY, { first: o.pageSize ?? RECONCILE_DEFAULTS.pageSize, lines: o.linesPerOrder ?? RECONCILE_DEFAULTS.linesPerOrder, after, query });
     const parsed = OrdersPage.safeParse(data);
     if (!parsed.success) throw new Error(`reconciliation: unexpected orders response: ${formatZodError(parsed.error)}`);
     let pageMax = cursorMs;
@@ -379,24 +449,31 @@ export async function reconcileOnce(o: ReconcileOptions, since?: string): Promis
   return result;
 }
 
-/** Fetches the remaining line items of an order whose first page of lines was not the last. */
-async function withAllLines(o: ReconcileOptions, node: unknown): Promise<unknown> {
-  const n = node as { id?: unknown; lineItems?: { pageInfo?: { hasNextPage?: unknown; endCursor?: unknown }; nodes?: unknown } } | null;
-  let info = n?.lineItems?.pageInfo;
-  if (!n || typeof n.id !== 'string' || !Array.isArray(n.lineItems?.nodes) || info?.hasNextPage !== true) return node;
-  const lines = [...(n.lineItems!.nodes as unknown[])];
-  while (info?.hasNextPage === true && typeof info.endCursor === 'string') {
-    const r = OrderLinesAnswer.safeParse(await o.api.graphql(ORDER_LINES_QUERY, { id: n.id, first: 50, after: info.endCursor }));
-    if (!r.success || !r.data.order) throw new Error(`reconciliation: unexpected line items response for ${n.id}${r.success ? '' : `: ${formatZodError(r.error)}`}`);
-    lines.push(...r.data.order.lineItems.nodes);
-    info = r.data.order.lineItems.pageInfo;
+/** Fetches the remaining line items and discount applications of an order whose first page of either was not the last. */
+async function withAllPages(o: ReconcileOptions, node: unknown): Promise<unknown> {
+  const n = node as Record<string, unknown> | null;
+  if (!n || typeof n.id !== 'string') return node;
+  let out = n;
+  for (const [field, query] of FOLLOW_UPS) {
+    const first = Page.safeParse(n[field]);
+    let info = first.success ? first.data.pageInfo : undefined;
+    if (!first.success || info?.hasNextPage !== true) continue;
+    const nodes = [...first.data.nodes];
+    while (info?.hasNextPage === true && typeof info.endCursor === 'string') {
+      const answer = await o.api.graphql<{ order?: Record<string, unknown> | null } | null>(query, { id: n.id, first: 50, after: info.endCursor });
+      const r = Page.safeParse(answer?.order?.[field]);
+      if (!r.success) throw new Error(`reconciliation: unexpected ${field} response for ${n.id}: ${formatZodError(r.error)}`);
+      nodes.push(...r.data.nodes);
+      info = r.data.pageInfo;
+    }
+    out = { ...out, [field]: { nodes } };
   }
-  return { ...n, lineItems: { nodes: lines } };
+  return out;
 }
 
 async function reconcileOrder(o: ReconcileOptions, node: unknown):
   Promise<{ kind: 'emitted' | 'skipped' | 'ignored' | 'invalid'; updatedMs?: number }> {
-  const g = GqlOrder.safeParse(await withAllLines(o, node));
+  const g = GqlOrder.safeParse(await withAllPages(o, node));
   const idOf = () => String((node as { legacyResourceId?: unknown } | null)?.legacyResourceId ?? '?');
   if (!g.success) {
     o.onInvalid?.(idOf(), formatZodError(g.error));
