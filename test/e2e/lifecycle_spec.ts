@@ -123,9 +123,14 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
   beforeEach(async () => { bc.reset(); await load(); });
   afterEach(() => helper.unload());
 
-  it('create → D365 order with the Shopify lines, number written back to Shopify', async () => {
+  it('create → D365 order with the Shopify lines, number written back to Shopify, gate reservation handed to D365', async () => {
     const order = placeSample();
+    const journal = (helper.getNode('jr') as any).getJournal();
+    await journal.reserve(`${shop.options.shop}:${order.id}`, [{ item: 'IPOD2008GREEN', location: 'EAST', quantity: 2, limit: 50 }]);
     const msg = await created(order);
+    // D365 now counts the units as sales-order demand; keeping the reservation too would count them twice.
+    (await journal.reservedQuantity('IPOD2008GREEN', 'EAST')).should.equal(0);
+    demand('IPOD2008GREEN').should.equal(2);
     msg.writer.action.should.equal('created');
     msg.routing.decision.should.equal('clean');
     const so: any = bc.order(order.name)!;
@@ -266,6 +271,21 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     memos = bc.db.all('salesCreditMemos');
     memos.should.have.length(2);
     lines(memos[1]).should.eql([['Account', '6620', 1]]);
+  });
+
+  it('cancel of an order held before D365 (reserved by the inventory gate) → its reservation released, nothing in D365', async () => {
+    const journal = (helper.getNode('jr') as any).getJournal();
+    const order = shop.placeOrder({ customer: 'C10000', lines: [{ sku: 'IPOD2008GREEN', quantity: 3 }] });
+    const key = `${shop.options.shop}:${order.id}`;
+    (await journal.reserve(key, [{ item: 'IPOD2008GREEN', location: 'EAST', quantity: 3, limit: 50 }])).ok.should.be.true();
+    (await journal.reservedQuantity('IPOD2008GREEN', 'EAST')).should.equal(3);
+    shop.cancelOrder(Number(order.id), { refund: false, restock: true }).should.eql([]);
+    const r = await toWriter('orders/cancelled', shop.order(Number(order.id)));
+    r.out.should.equal('done', JSON.stringify(r.msg.findings));
+    r.msg.writer.action.should.equal('cancelled');
+    (await journal.reservedQuantity('IPOD2008GREEN', 'EAST')).should.equal(0);
+    bcOrders(order.name).should.have.length(0);
+    Object.keys(bc.requests()).filter((k) => !k.startsWith('GET')).should.eql([]);
   });
 
   for (const first of ['refunds/create', 'orders/cancelled'] as const) {
