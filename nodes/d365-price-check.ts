@@ -1,9 +1,9 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { z } from 'zod';
-import type { BcApi } from './lib/d365/bc-api';
 import { PriceRules, checkPrices, itemsToLookUp } from './lib/checks/price';
 import type { D365ItemPrice } from './lib/checks/price';
-import { CacheSettings, d365Unavailable, itemPriceLookup } from './lib/checks/price-lookup';
+import { CacheSettings, d365Unavailable, itemPrices } from './lib/checks/price-lookup';
+import { connectionLookups } from './lib/d365/lookups-node';
 import { CheckMode, parseConfigOrFail, refuseConfig, wireCheckNode } from './lib/node-red/check-node';
 
 const TYPE = 'd365-price-check';
@@ -17,25 +17,22 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const rules = parseConfigOrFail(this, TYPE, Config, def);
     if (!rules) return;
-    const conn = RED.nodes.getNode(rules.connection) as unknown as { getClient?: () => BcApi } | null;
-    if (!conn || typeof conn.getClient !== 'function') {
-      refuseConfig(this, TYPE, 'connection: the selected D365 connection does not exist (deploy it, or pick another)');
-      return;
-    }
-    const prices = itemPriceLookup(() => conn.getClient!(), { ttlS: rules.cacheTtlS, max: rules.cacheMax });
+    // The connection's shared lookups: items the SKU validator already fetched cost no second request.
+    const conn = connectionLookups(RED, rules.connection, { ttlS: rules.cacheTtlS, max: rules.cacheMax });
+    if (typeof conn === 'string') return refuseConfig(this, TYPE, conn);
     wireCheckNode(this, TYPE, rules.mode, async (order, msg) => {
       const wanted = itemsToLookUp(order, rules, msg.erp);
-      let itemPrices: ReadonlyMap<string, D365ItemPrice | null> | undefined = new Map();
+      let prices: ReadonlyMap<string, D365ItemPrice | null> | undefined = new Map();
       const failures = [];
       if (wanted.length) {
         try {
-          itemPrices = await prices.getMany(wanted);
+          prices = await itemPrices(conn.lookups(), wanted);
         } catch (e) {
-          itemPrices = undefined;
+          prices = undefined;
           failures.push(d365Unavailable(e, 'D365 item price lookup'));
         }
       }
-      const out = checkPrices(order, rules, msg.erp, { itemPrices });
+      const out = checkPrices(order, rules, msg.erp, { itemPrices: prices });
       return { findings: [...out.findings, ...failures] };
     });
   }

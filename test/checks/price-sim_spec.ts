@@ -5,6 +5,7 @@ import { readFileSync } from 'fs';
 import path from 'path';
 import priceCheck = require('../../nodes/d365-price-check');
 import taxCheck = require('../../nodes/d365-tax-check');
+import skuValidator = require('../../nodes/d365-sku-validator');
 import { startBcSim, type BcSim } from '../../sim/bc';
 import { BcClient } from '../../nodes/lib/d365/bc-client';
 import { ClientCredentialsTokenProvider } from '../../nodes/lib/d365/token-provider';
@@ -54,6 +55,24 @@ describe('d365-price-check and d365-tax-check against the BC simulator', () => {
     odd.line_items[0].sku = 'NOPE-1';
     const msg = await send(msgFor(odd), 'pass');
     msg.findings.map((f: any) => f.code).should.eql(['PRICE_UNKNOWN']);
+  });
+
+  it('SKU validator then price check on one connection: 20 orders cost one items request for the whole chain', async () => {
+    await helper.load([connection, skuValidator, priceCheck], [
+      { id: 't', type: 'tab' },
+      { id: 'bc', type: 'd365-connection' },
+      { id: 'sku', z: 't', type: 'd365-sku-validator', connection: 'bc', mode: 'divert', wires: [['n1'], ['fail']] },
+      { id: 'n1', z: 't', type: 'd365-price-check', connection: 'bc', mode: 'divert', wires: [['pass'], ['fail']] },
+      { id: 'pass', z: 't', type: 'helper' },
+      { id: 'fail', z: 't', type: 'helper' },
+    ] as never);
+    sim.reset(); // an earlier test blocked an item
+    for (let i = 0; i < 20; i++) {
+      const got = new Promise<any>((r) => { helper.getNode('pass').once('input', r); helper.getNode('fail').once('input', (m: any) => r(m)); });
+      helper.getNode('sku').receive({ topic: 'orders/create', payload: order() } as never);
+      (await got).findings.should.eql([]);
+    }
+    sim.requests().should.eql({ 'GET items': 1 });
   });
 
   it('price check: a throttled simulator yields a retryable D365_UNAVAILABLE finding', async () => {

@@ -12,7 +12,7 @@ const AREAS = [{ country: 'US', state: 'KY', zip: '', code: 'KY', rate: '6', pri
 /** A BC fake with the seeded tax areas and two customers; counts requests per entity set. */
 function countingBc() {
   const areas = [{ id: 'area-ky', code: 'KY' }, { id: 'area-ny', code: 'NY' }];
-  const customers = [{ number: 'C10000', taxLiable: true, taxAreaId: 'area-ky' }, { number: 'C20000', taxLiable: false, taxAreaId: 'area-ny' }];
+  const customers = [{ id: 'cust-1', number: 'C10000', taxLiable: true, taxAreaId: 'area-ky' }, { id: 'cust-2', number: 'C20000', taxLiable: false, taxAreaId: 'area-ny' }];
   const calls: { entitySet: string; query: ODataQuery }[] = [];
   return {
     calls,

@@ -35,6 +35,7 @@ export class FakeBc implements BcApi {
     // A custom API page exposing the vendor item no.
     this.sets.set('acme/shopify/v1.0|vendorItems', cat.items.filter((it) => it.vendorItemNo)
       .map((it) => ({ number: it.number, vendorItemNo: it.vendorItemNo })));
+    this.sets.set('|taxAreas', cat.taxAreas.map((a, i) => ({ id: guid(4, i + 1), code: a.code, displayName: a.displayName })));
     let v = 0;
     this.sets.set('|itemVariants', cat.items.flatMap((it, i) => it.variants.map((va) => ({
       id: guid(3, ++v), itemId: guid(2, i + 1), itemNumber: it.number, code: va.code, description: va.description,

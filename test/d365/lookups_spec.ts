@@ -1,5 +1,7 @@
 import 'should';
 import { D365Lookups, chunkFilters, normPhone, sharedLookups } from '../../nodes/lib/d365/lookups';
+import { itemPrices } from '../../nodes/lib/checks/price-lookup';
+import { taxLookups } from '../../nodes/lib/checks/tax-lookup';
 import { FakeBc, throttled } from './lookups-fake-bc';
 
 const opts = { ttlMs: 60_000, max: 1000 };
@@ -30,6 +32,23 @@ describe('D365 lookups (cached, batched)', () => {
     got.get('1000')!.length.should.equal(1);
     got.get('1099')!.length.should.equal(0); // the test catalogue has 60 generated items
     chunkFilters('number', ['x'.repeat(2000)]).should.have.length(1); // one oversized value still goes alone
+  });
+
+  it('the price and tax checks read through the same cache: items another check fetched cost no request', async () => {
+    const bc = new FakeBc();
+    const l = new D365Lookups(bc, opts);
+    await l.itemsByNumber(['IPOD2008GREEN']); // as the SKU validator does
+    const prices = await itemPrices(l, ['IPOD2008GREEN', 'NOPE-1']);
+    bc.calls.map((c) => c.filter).should.eql(["number eq 'IPOD2008GREEN'", "number eq 'NOPE-1'"]);
+    prices.get('IPOD2008GREEN')!.should.eql({ number: 'IPOD2008GREEN', unitPrice: '199', priceIncludesTax: false });
+    (prices.get('NOPE-1') === null).should.be.true();
+    const tax = await taxLookups(l, 'ky', 'C10000');
+    tax.taxArea!.code.should.equal('KY');
+    tax.customer!.should.match({ number: 'C10000', taxLiable: true });
+    (await taxLookups(l, 'NOPE', undefined)).should.eql({ taxArea: null });
+    bc.count().should.equal(5);
+    await taxLookups(l, 'KY', 'C10000');
+    bc.count().should.equal(5);
   });
 
   it('matches e-mail case-insensitively on our side, and returns every customer sharing an address', async () => {

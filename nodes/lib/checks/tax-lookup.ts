@@ -1,29 +1,36 @@
-import type { BcApi } from '../d365/bc-api';
-import { BatchCache, anyOf } from './price-lookup';
-import type { CacheOptions } from './price-lookup';
+import { normCode } from '../d365/lookups';
+import type { BcCustomer, D365Lookups } from '../d365/lookups';
+import type { TaxLookups } from './tax';
 
-export interface D365TaxArea { id: string; code: string }
-export interface D365CustomerTax { number: string; taxLiable?: boolean; taxAreaId?: string }
+// BC sends the empty GUID for "no tax area".
+const EMPTY_GUID = /^0{8}-0{4}-0{4}-0{4}-0{12}$/;
 
-/** Tax areas by code from BC `taxAreas`, cached (they change rarely). */
-export function taxAreaLookup(api: () => BcApi, opts: CacheOptions): BatchCache<D365TaxArea> {
-  return new BatchCache(async (codes) => {
-    const rows = await api().list<{ id: string; code: string }>('taxAreas', { filter: anyOf('code', codes), select: ['id', 'code'] });
-    return new Map(rows.map((r) => [r.code, { id: r.id, code: r.code }]));
-  }, opts);
+/**
+ * What D365 says about the order's mapped tax area and its D365 customer, read through the connection's
+ * shared lookups (one cache per connection for every check). Only the parts asked for are filled.
+ */
+export async function taxLookups(lookups: D365Lookups, areaCode: string | undefined, customerNumber: string | undefined): Promise<TaxLookups> {
+  const [areas, customers] = await Promise.all([
+    areaCode ? lookups.taxAreasByCode([areaCode]) : undefined,
+    customerNumber ? lookups.customersByNumber([customerNumber]) : undefined,
+  ]);
+  const out: TaxLookups = {};
+  if (areaCode) {
+    const area = areas!.get(normCode(areaCode))?.[0];
+    out.taxArea = area ? { id: area.id, code: area.code } : null;
+  }
+  if (customerNumber) {
+    const customer = customers!.get(normCode(customerNumber))?.[0];
+    out.customer = customer ? customerTax(customer) : null;
+  }
+  return out;
 }
 
-/** A customer's tax liability and default tax area from BC `customers`, cached. */
-export function customerTaxLookup(api: () => BcApi, opts: CacheOptions): BatchCache<D365CustomerTax> {
-  return new BatchCache(async (numbers) => {
-    const rows = await api().list<{ number: string; taxLiable?: unknown; taxAreaId?: unknown }>('customers', {
-      filter: anyOf('number', numbers), select: ['number', 'taxLiable', 'taxAreaId'],
-    });
-    return new Map(rows.map((r) => [r.number, {
-      number: r.number,
-      ...(typeof r.taxLiable === 'boolean' ? { taxLiable: r.taxLiable } : {}),
-      // BC sends the empty GUID for "no tax area".
-      ...(typeof r.taxAreaId === 'string' && !/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(r.taxAreaId) ? { taxAreaId: r.taxAreaId } : {}),
-    }]));
-  }, opts);
+function customerTax(c: BcCustomer): NonNullable<TaxLookups['customer']> {
+  const taxAreaId = (c as { taxAreaId?: unknown }).taxAreaId;
+  return {
+    number: c.number,
+    ...(typeof c.taxLiable === 'boolean' ? { taxLiable: c.taxLiable } : {}),
+    ...(typeof taxAreaId === 'string' && !EMPTY_GUID.test(taxAreaId) ? { taxAreaId } : {}),
+  };
 }

@@ -11,11 +11,12 @@ export interface ConnectionLookups {
   dryRun(): boolean;
 }
 
-/** Finds the selected `d365-connection` node; a string says why it cannot be used. */
-export function connectionLookups(RED: NodeAPI, connectionId: unknown, cache: { ttlS: number; max: number }): ConnectionLookups | string {
+/** Finds the selected `d365-connection` node; a string says why it cannot be used (`remedy`: what the user can do). */
+export function connectionLookups(RED: NodeAPI, connectionId: unknown, cache: { ttlS: number; max: number },
+  remedy = 'deploy it, or pick another'): ConnectionLookups | string {
   if (typeof connectionId !== 'string' || !connectionId) return 'connection: no D365 connection selected';
   const conn = RED.nodes.getNode(connectionId) as unknown as Partial<D365ConnectionLike> | null;
-  if (!conn || typeof conn.getClient !== 'function') return 'connection: the selected D365 connection does not exist (deploy it, or pick another)';
+  if (!conn || typeof conn.getClient !== 'function') return `connection: the selected D365 connection does not exist (${remedy})`;
   const connection = conn as D365ConnectionLike & { getClient(): BcApi };
   return {
     lookups: () => sharedLookups(connection, { ttlMs: cache.ttlS * 1000, max: cache.max }),

@@ -41,6 +41,12 @@ export const BcItemVariant = z.looseObject({
 });
 export type BcItemVariant = z.infer<typeof BcItemVariant>;
 
+export const BcTaxArea = z.looseObject({
+  id: z.string(),
+  code: z.string(),
+});
+export type BcTaxArea = z.infer<typeof BcTaxArea>;
+
 /** Where a non-standard field lives: a custom API page (`publisher/group/version`) and its entity set. */
 export interface CustomFieldSource {
   /** Custom API route; empty = the standard v2.0 API. */
@@ -54,6 +60,7 @@ const CUSTOMER_SELECT = ['id', 'number', 'displayName', 'type', 'email', 'phoneN
 const ITEM_SELECT = ['id', 'number', 'displayName', 'type', 'blocked', 'gtin', 'unitPrice', 'priceIncludesTax',
   'taxGroupCode', 'baseUnitOfMeasureCode'] as const;
 const VARIANT_SELECT = ['id', 'itemId', 'itemNumber', 'code', 'description'] as const;
+const TAX_AREA_SELECT = ['id', 'code'] as const;
 
 // Keep `$filter=a eq 'x' or a eq 'y' …` well under common URL limits (~2 KB) after percent-encoding.
 const MAX_FILTER_CHARS = 1200;
@@ -146,6 +153,10 @@ export class D365Lookups {
   /** All variants of each item, keyed by the normalised item number. */
   variantsOfItems(itemNumbers: readonly string[]): Promise<Map<string, BcItemVariant[]>> {
     return this.load('v:item', 'itemVariants', 'itemNumber', itemNumbers, normCode, (v) => [normCode(v)], VARIANT_SELECT, BcItemVariant);
+  }
+
+  taxAreasByCode(codes: readonly string[]): Promise<Map<string, BcTaxArea[]>> {
+    return this.load('t:code', 'taxAreas', 'code', codes, normCode, (v) => [normCode(v)], TAX_AREA_SELECT, BcTaxArea);
   }
 
   /**
