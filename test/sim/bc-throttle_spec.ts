@@ -31,7 +31,9 @@ describe('BC simulator throttling', function () {
   });
 
   it('answers 429 when the queue is full (maxQueue), with Retry-After unless switched off', async () => {
-    const { sim, get } = await start({ latencyMs: 60, limits: { maxConcurrent: 2, maxQueue: 3 } });
+    // A long processing time keeps the first two busy until all ten requests have arrived, even on a
+    // loaded machine where the client needs a while to open ten connections.
+    const { sim, get } = await start({ latencyMs: 800, limits: { maxConcurrent: 2, maxQueue: 3 } });
     const replies = await Promise.all(Array.from({ length: 10 }, () => get()));
     const statuses = replies.map((r) => r.status).sort();
     statuses.filter((s) => s === 200).should.have.length(5);
