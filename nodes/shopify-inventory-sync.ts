@@ -1,0 +1,72 @@
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { randomUUID } from 'crypto';
+import { formatZodError } from './lib/contract';
+import { InventorySync } from './lib/inventory/sync';
+import type { SyncReport } from './lib/inventory/sync';
+import { SyncConfig } from './lib/inventory/sync-settings';
+import { StatusCounter } from './lib/node-red/status';
+import { onInput } from './lib/node-red/types';
+import { lookupConfigNodes } from './lib/writer/config-nodes';
+
+const TYPE = 'shopify-inventory-sync';
+
+export = function (RED: NodeAPI) {
+  function ShopifyInventorySync(this: Node, def: NodeDef & Record<string, unknown>) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new StatusCounter(node, ['sent', 'failed'], ['failed']);
+    const parsed = SyncConfig.safeParse(def);
+    const refuse = (why: string) => {
+      const text = `${TYPE}: invalid configuration: ${why}`;
+      node.error(text);
+      node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
+      onInput(node, () => { throw new Error(text); });
+    };
+    if (!parsed.success) return refuse(formatZodError(parsed.error));
+    const cfg = parsed.data;
+    const deps = lookupConfigNodes(RED, cfg);
+    if (!deps.bc) return refuse('connection: the selected D365 connection does not exist (deploy it, or pick another)');
+    if (!deps.shopify) return refuse('store: the selected Shopify store does not exist (deploy it, or pick another)');
+    if (!deps.journal) return refuse('journal: the selected order journal does not exist (deploy it, or pick another)');
+
+    let sync: InventorySync | undefined;
+    const getSync = () => (sync ??= new InventorySync({
+      rules: cfg, bc: deps.bc!, shopify: deps.shopify!, journal: deps.journal!(),
+      // Same name on every instance (identical flows), so one instance runs it and all share the last push.
+      name: `inventory-sync:${node.id}`, owner: `${node.id}:${randomUUID()}`,
+      // Outlives an interval so the holder keeps it between runs; an input-only node holds it for ten minutes.
+      leaseMs: (cfg.intervalS || 200) * 3000,
+    }));
+    let running: Promise<SyncReport> | undefined;
+    const run = (): Promise<SyncReport> => (running ??= (async () => {
+      try {
+        status.busy('syncing…');
+        const r = await getSync().run();
+        if (!r.ran) node.status({ fill: 'grey', shape: 'ring', text: 'standby (lease elsewhere)' });
+        else {
+          status.add('sent', r.sent);
+          if (r.errors) status.add('failed', r.errors);
+          if (!r.sent && !r.errors) status.show();
+        }
+        return r;
+      } finally {
+        running = undefined;
+      }
+    })());
+    /** Output 1: the run's counts; output 2 (only when something failed): the failed levels. */
+    const outputs = (r: SyncReport, msg: Record<string, unknown> = {}) => {
+      const { failed, ...summary } = r;
+      return [{ ...msg, topic: 'inventory/sync', payload: summary }, failed.length ? { topic: 'inventory/sync-failed', payload: failed } : null];
+    };
+    const tick = () => run().then((r) => { if (r.ran) node.send(outputs(r)); },
+      (e: Error) => { status.fail(e.message); node.error(`${TYPE}: run failed: ${e.message}`); });
+    const timer = cfg.intervalS > 0 ? setInterval(tick, cfg.intervalS * 1000) : undefined;
+    // An input message (inject, or a D365 event) runs it at once; failures reach Catch nodes through done(err).
+    onInput(node, async (msg, send) => {
+      const r = await run();
+      if (r.ran) send(outputs(r, msg as unknown as Record<string, unknown>));
+    }, (err) => status.fail(err.message));
+    node.on('close', () => { if (timer) clearInterval(timer); });
+  }
+  RED.nodes.registerType(TYPE, ShopifyInventorySync);
+};
