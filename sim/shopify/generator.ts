@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OrderFault, ORDER_FAULTS, type OrderSpecInput } from './order-spec';
-import { makeRng, pick, type Rng } from './rng';
+import { rng } from '../catalogue';
+import { pick, type Rng } from './rng';
 import type { ShopStore } from './store';
 
 export const GeneratorOptions = z.object({
@@ -29,7 +30,7 @@ export class OrderGenerator {
 
   constructor(private readonly store: ShopStore, opts: GeneratorOptionsInput = {}) {
     this.o = GeneratorOptions.parse(opts);
-    this.rand = makeRng(this.o.seed);
+    this.rand = rng(this.o.seed);
     this.finished = new Promise((r) => (this.resolveFinished = r));
   }
 

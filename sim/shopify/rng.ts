@@ -1,16 +1,5 @@
-/** mulberry32: deterministic PRNG so chaos and generated orders repeat for a seed. */
+/** A seeded PRNG (the catalogue's mulberry32, `rng` in sim/catalogue.ts) so chaos and generated orders repeat for a seed. */
 export type Rng = () => number;
-
-export function makeRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function pick<T>(rand: Rng, xs: readonly T[]): T {
   if (xs.length === 0) throw new RangeError('pick from an empty list');

@@ -1,7 +1,7 @@
 import express from 'express';
 import type { AddressInfo } from 'net';
 import type { Server } from 'http';
-import { buildCatalogue } from '../catalogue';
+import { buildCatalogue, rng } from '../catalogue';
 import type { Order } from '../../nodes/lib/contract';
 import { controlRouter } from './control';
 import type { SimCore } from './core';
@@ -9,7 +9,6 @@ import { OrderGenerator, type GeneratorOptionsInput, type GeneratorStats } from 
 import { graphqlHandler, type GraphqlCounters } from './graphql-handler';
 import { ChaosOptions, ShopifySimOptions, ThrottleOptions, type ResolvedSimOptions } from './options';
 import type { OrderSpecInput } from './order-spec';
-import { makeRng } from './rng';
 import { ShopStore, type CancelRequest, type FulfillmentRequest, type RefundRequest } from './store';
 import { WebhookEngine, type WebhookCounters } from './webhooks';
 
@@ -143,7 +142,7 @@ export class ShopifySim {
 
 export async function startShopifySim(input: ShopifySimOptions = {}): Promise<ShopifySim> {
   const opts = ShopifySimOptions.parse(input);
-  const rand = makeRng(opts.seed);
+  const rand = rng(opts.seed);
   const catalogue = opts.catalogue ?? buildCatalogue();
   const webhooks = new WebhookEngine({
     shop: opts.shop, secret: opts.webhookSecret, apiVersion: opts.apiVersion, timeScale: opts.timeScale,

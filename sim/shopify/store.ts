@@ -1,9 +1,9 @@
-import type { Catalogue } from '../catalogue';
+import { rng, type Catalogue } from '../catalogue';
 import type { Fulfillment, InventoryLevel, LineItem, Order, Refund, RestockType } from '../../nodes/lib/contract';
 import { buildOrder, type BuiltLine, type ShippingMoney } from './order-builder';
 import { OrderSpec, type OrderSpecInput } from './order-spec';
 import { divRound, fromMinor, FX, MoneyCtx, toMinor } from './money';
-import { makeRng, type Rng } from './rng';
+import type { Rng } from './rng';
 import { floorSecond, restTime } from './time';
 
 export type FulfillmentOrderStatus = 'OPEN' | 'IN_PROGRESS' | 'CLOSED' | 'CANCELLED';
@@ -63,7 +63,7 @@ export class ShopStore {
   private readonly rand: Rng;
 
   constructor(readonly catalogue: Catalogue, seed: number, private readonly utcOffset: number, private readonly emit: Emit, private readonly now: () => number = Date.now) {
-    this.rand = makeRng(seed ^ 0x5eed);
+    this.rand = rng(seed ^ 0x5eed);
     for (const item of catalogue.items) {
       const tracked = item.type === 'Inventory';
       const entries = item.variants.length
