@@ -9,6 +9,11 @@
  *   ShopifyD365Editor.validators.*                        reusable cell validators (value -> true | message)
  *   ShopifyD365Editor.mappingTable(selector, {columns:[{key,label,width,type,options,placeholder,validate}], rows, name})
  *     -> {getRows(), setRows(rows), validate()}         editableList rows (add/remove/reorder) + CSV import/export
+ *   ShopifyD365Editor.settings.*                          whole-setting validators (decimal, wholeNumber, cacheTtl, cacheMax)
+ *   ShopifyD365Editor.checkDefaults(RED, connection, own) -> defaults: name, [connection], mode, then own
+ *   ShopifyD365Editor.rowsValidator(columnsFn)            defaults.<table>.validate for a mapping table
+ *   ShopifyD365Editor.strategyList(selector, {labels, strategies, onChange}) -> {current()}
+ *   ShopifyD365Editor.strategyEnabled(strategies, name) -> boolean
  *
  * The CSV code mirrors nodes/lib/checks/csv.ts (the browser cannot load npm modules); a spec keeps both
  * in step. This file also loads under Node (module.exports) so that spec can require it.
@@ -106,6 +111,72 @@
       return function (v) { return values.indexOf(v) >= 0 ? true : what + ' must be one of ' + values.join(', '); };
     },
   };
+
+  // Whole-setting validators (value -> true | message), shared by the check dialogs. Like the dialogs'
+  // own, each declares one parameter; keep them in step with the zod config schemas.
+  var settings = {
+    decimal: function (v) { return /^\s*\d+(\.\d+)?\s*$/.test(String(v)) ? true : 'must be a non-negative decimal number'; },
+    wholeNumber: function (what, min, max) {
+      return function (v) {
+        var s = String(v == null ? '' : v).trim();
+        if (s === '') return true;
+        return /^\d+$/.test(s) && Number(s) >= min && Number(s) <= max ? true : what + ': a whole number from ' + min + ' to ' + max;
+      };
+    },
+    cacheTtl: function (v) { return /^\s*\d*\s*$/.test(String(v)) && Number(v) <= 86400 ? true : 'cache TTL: whole seconds, 0 to 86400'; },
+    cacheMax: function (v) { return /^\s*\d*\s*$/.test(String(v)) && (String(v).trim() === '' || Number(v) >= 1) ? true : 'cache size: a whole number of at least 1'; },
+  };
+
+  /**
+   * The `defaults` every check node starts with: name, its D365 connection (`connection`: 'required' or
+   * 'optional'; omit it for a node without one) and mode (annotate/divert), followed by the node's `own`.
+   */
+  function checkDefaults(RED, connection, own) {
+    var d = { name: { value: '' } };
+    if (connection) d.connection = { value: '', type: 'd365-connection', required: connection === 'required' };
+    d.mode = { value: 'annotate', validate: RED.validators.regex(/^(annotate|divert)$/) };
+    Object.keys(own).forEach(function (k) { d[k] = own[k]; });
+    return d;
+  }
+
+  /** A `defaults.<table>.validate` for a mapping table whose columns come from `columns()`. */
+  function rowsValidator(columns) {
+    return function (rows) { return validateRows(rows, columns()); };
+  }
+
+  function strategyEnabled(strategies, name) {
+    return (strategies || []).some(function (s) { return s.name === name && s.enabled; });
+  }
+
+  /**
+   * A sortable list of strategies, a tick box each; the order is the order they are tried in. Saved
+   * strategies come first, known ones missing from them are appended switched off, unknown ones are
+   * dropped. opts: {labels: {name: text} (its key order is the default order), strategies, onChange}.
+   * Returns {current()} -> [{name, enabled}] as shown.
+   */
+  function strategyList(selector, opts) {
+    var $ = root.jQuery;
+    var $list = $(selector).editableList({
+      addButton: false, removable: false, sortable: true, height: 'auto',
+      addItem: function (row, i, data) {
+        var $cb = $('<input type="checkbox">').css({ width: 'auto', margin: '0 8px 0 0' }).prop('checked', !!data.enabled);
+        $('<label></label>').css({ width: 'auto', margin: 0 }).append($cb).append($('<span></span>').text(opts.labels[data.name] || data.name)).appendTo(row);
+        row.data('strategy', data.name);
+        row.data('enabled', $cb);
+        $cb.on('change', opts.onChange);
+      },
+    });
+    var listed = (opts.strategies || []).filter(function (s) { return opts.labels[s.name]; });
+    Object.keys(opts.labels).forEach(function (n) { if (!listed.some(function (s) { return s.name === n; })) listed.push({ name: n, enabled: false }); });
+    listed.forEach(function (s) { $list.editableList('addItem', s); });
+    return {
+      current: function () {
+        var out = [];
+        $list.editableList('items').each(function () { out.push({ name: $(this).data('strategy'), enabled: $(this).data('enabled').prop('checked') }); });
+        return out;
+      },
+    };
+  }
 
   function cellValue(row, key) {
     var v = row && Object.prototype.hasOwnProperty.call(row, key) ? row[key] : '';
@@ -266,5 +337,10 @@
     rowsFromCsv: rowsFromCsv,
     csvFromRows: csvFromRows,
     mappingTable: mappingTable,
+    settings: settings,
+    checkDefaults: checkDefaults,
+    rowsValidator: rowsValidator,
+    strategyEnabled: strategyEnabled,
+    strategyList: strategyList,
   };
 });
