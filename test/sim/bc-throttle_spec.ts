@@ -23,7 +23,7 @@ describe('BC simulator throttling', function () {
   };
 
   it('never processes more than maxConcurrent requests of one client at once; the rest wait in order', async () => {
-    const { sim, get } = await start({ latencyMs: 40 });
+    const { sim, get } = await start({ latencyMs: 400 }); // long enough for all 20 to arrive on a loaded machine
     const replies = await Promise.all(Array.from({ length: 20 }, () => get()));
     replies.map((r) => r.status).should.eql(Array(20).fill(200));
     sim.stats().inFlightMax.should.equal(5);
