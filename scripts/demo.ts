@@ -8,7 +8,7 @@
 import { rmSync } from 'fs';
 import path from 'path';
 import { startDemo, type Demo } from './lib/demo-runtime';
-import { PortInUseError, portSetting } from './lib/ports';
+import { PortInUseError, assertPortFree, portSetting } from './lib/ports';
 import { packageRoot } from './lib/root';
 
 const root = packageRoot();
@@ -22,6 +22,14 @@ async function main(): Promise<void> {
     nodeRed: { what: 'Node-RED editor', port: portSetting(argv, '--port', 'NODE_RED_PORT', 1880), env: 'NODE_RED_PORT', flag: '--port' },
   };
   const intervalMs = portSetting(argv, '--interval', 'DEMO_INTERVAL_MS', 2500);
+  // Checked before anything changes, so a taken port leaves the last demo's directory alone.
+  try {
+    for (const p of Object.values(ports)) await assertPortFree(p);
+  } catch (e) {
+    if (!(e instanceof PortInUseError)) throw e;
+    console.error(`\n${e.message}\n`);
+    process.exit(1);
+  }
   const userDir = path.join(root, '.demo');
   // A throwaway user dir: the simulators start empty, so yesterday's journal would only contradict them.
   rmSync(userDir, { recursive: true, force: true });

@@ -9,8 +9,8 @@ import { startSims } from './lib/sims';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const shopifyPort = { what: 'Shopify simulator', port: portSetting(argv, '--shopify-port', 'SHOPIFY_SIM_PORT', 8101), env: 'SHOPIFY_SIM_PORT', flag: '--shopify-port' };
-  const bcPort = { what: 'Business Central simulator', port: portSetting(argv, '--bc-port', 'BC_SIM_PORT', 8102), env: 'BC_SIM_PORT', flag: '--bc-port' };
+  const shopifyPort = { what: 'Shopify simulator', port: portSetting(argv, '--shopify-port', 'SHOPIFY_SIM_PORT', 8101), env: 'SHOPIFY_SIM_PORT', flag: '--shopify-port', command: 'npm run sim' };
+  const bcPort = { what: 'Business Central simulator', port: portSetting(argv, '--bc-port', 'BC_SIM_PORT', 8102), env: 'BC_SIM_PORT', flag: '--bc-port', command: 'npm run sim' };
   const at = argv.indexOf('--generate');
   const rate = at >= 0 ? Number(argv[at + 1]) : 0;
   if (!Number.isFinite(rate) || rate < 0 || rate > 100) throw new Error('--generate: orders per second, 0 to 100');

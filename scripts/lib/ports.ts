@@ -6,12 +6,14 @@ export interface PortWish {
   port: number;
   env: string;
   flag: string;
+  /** The command the message suggests (default `npm start`). */
+  command?: string;
 }
 
 export class PortInUseError extends Error {
   constructor(readonly wish: PortWish) {
     super(`Port ${wish.port} (${wish.what}) is already in use. Stop whatever uses it, or choose another port: `
-      + `${wish.env}=<port> npm start, or npm start -- ${wish.flag} <port>.`);
+      + `${wish.env}=<port> ${wish.command ?? 'npm start'}, or ${wish.command ?? 'npm start'} -- ${wish.flag} <port>.`);
   }
 }
 
