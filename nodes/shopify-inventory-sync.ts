@@ -61,12 +61,14 @@ export = function (RED: NodeAPI) {
     const tick = () => run().then((r) => { if (r.ran) node.send(outputs(r)); },
       (e: Error) => { status.fail(e.message); node.error(`${TYPE}: run failed: ${e.message}`); });
     const timer = cfg.intervalS > 0 ? setInterval(tick, cfg.intervalS * 1000) : undefined;
+    // A timed sync also runs soon after deploy instead of waiting a whole interval.
+    const first = cfg.intervalS > 0 ? setTimeout(tick, 2000) : undefined;
     // An input message (inject, or a D365 event) runs it at once; failures reach Catch nodes through done(err).
     onInput(node, async (msg, send) => {
       const r = await run();
       if (r.ran) send(outputs(r, msg as unknown as Record<string, unknown>));
     }, (err) => status.fail(err.message));
-    node.on('close', () => { if (timer) clearInterval(timer); });
+    node.on('close', () => { clearInterval(timer); clearTimeout(first); });
   }
   RED.nodes.registerType(TYPE, ShopifyInventorySync);
 };
