@@ -1,8 +1,11 @@
 import 'should';
 import helper from 'node-red-node-test-helper';
+// Node-RED's own Switch node (plain JS, no typings), to route by topic as the examples do.
+const switchNode: unknown = require('@node-red/nodes/core/function/10-switch.js');
 import shopifyStore = require('../../nodes/shopify-store');
 import d365Connection = require('../../nodes/d365-connection');
 import orderJournal = require('../../nodes/order-journal');
+import orderCheck = require('../../nodes/shopify-order-check');
 import customerMatcher = require('../../nodes/d365-customer-matcher');
 import skuValidator = require('../../nodes/d365-sku-validator');
 import router = require('../../nodes/order-exception-router');
@@ -14,18 +17,24 @@ import { startShopifySim, type ShopifySim } from '../../sim/shopify';
 import type { Order } from '../../nodes/lib/contract';
 
 // The order lifecycle end to end on both simulators, through the real config nodes and clients:
-// Shopify order → customer matcher → SKU validator → exception router (clean) → order writer → BC;
+// Shopify order → order check → customer matcher → SKU validator → exception router (clean) → order writer → BC,
+// other Shopify events (cancel, refund, update) → order writer;
 // BC shipment (simulator control API) → d365-trigger → fulfillment sender → Shopify.
 
 let bc: BcSim;
 let shop: ShopifySim;
 
-const NODES = [shopifyStore, d365Connection, orderJournal, customerMatcher, skuValidator, router, writerNode, triggerNode, senderNode];
+const NODES = [switchNode, shopifyStore, d365Connection, orderJournal, orderCheck, customerMatcher, skuValidator, router, writerNode, triggerNode, senderNode];
 const flow = () => [
   { id: 'f', type: 'tab' },
   { id: 'store', type: 'shopify-store', shopDomain: shop.options.shop, apiVersion: shop.options.apiVersion, baseUrl: shop.url },
   { id: 'conn', type: 'd365-connection', tenant: bc.tenant, environment: bc.environment, companyId: bc.companyId, baseUrl: bc.url, tokenUrl: bc.tokenUrl, maxConcurrency: '5', dryRun: false },
   { id: 'jr', type: 'order-journal', file: ':memory:' },
+  // As in the full-lifecycle example: new orders go through the checks and the router, every other event straight to the writer.
+  { id: 'new', z: 'f', type: 'switch', property: 'topic', propertyType: 'msg', checkall: 'false', repair: false, outputs: 2,
+    rules: [{ t: 'eq', v: 'orders/create', vt: 'str' }, { t: 'else' }], wires: [['oc'], ['w']] },
+  { id: 'oc', z: 'f', type: 'shopify-order-check', mode: 'annotate', wires: [['cm'], []],
+    shippingMap: shop.store.catalogue.shippingRates.map((r) => ({ match: r.code, method: r.shipmentMethod })) },
   { id: 'cm', z: 'f', type: 'd365-customer-matcher', connection: 'conn', mode: 'annotate', wires: [['sku'], []] },
   { id: 'sku', z: 'f', type: 'd365-sku-validator', connection: 'conn', mode: 'annotate', wires: [['rt'], []] },
   { id: 'rt', z: 'f', type: 'order-exception-router', journal: 'jr', rules: [], retrySchedule: '1h', retryPollS: '3600', wires: [['w'], ['held'], ['recheck']] },
@@ -46,7 +55,7 @@ const loadWithRetryLoop = async (retrySchedule: string) => {
   await helper.unload();
   const f = flow().map((n: any) => {
     if (n.id === 'w') return { ...n, wires: [['wdone'], ['wfail', 'rt']] };
-    if (n.id === 'rt') return { ...n, retrySchedule, retryPollS: '0.02', rules: [{ name: 'busy', when: 'retryable', value: '', action: 'retry' }], wires: [['w'], ['held'], ['recheck', 'cm']] };
+    if (n.id === 'rt') return { ...n, retrySchedule, retryPollS: '0.02', rules: [{ name: 'busy', when: 'retryable', value: '', action: 'retry' }], wires: [['w'], ['held'], ['recheck', 'oc']] };
     return n;
   });
   await helper.load(NODES as never, f, credentials() as never);
@@ -68,10 +77,10 @@ function first<K extends string>(ids: K[], ms = 5000): Promise<{ id: K; msg: any
 }
 const next = (id: string): Promise<any> => first([id]).then((r) => r.msg);
 
-/** Sends a Shopify event in the shape shopify-trigger emits, into the first check; resolves with the writer's outcome. */
+/** Sends a Shopify event in the shape shopify-trigger emits into the flow; resolves with the writer's outcome. */
 async function toWriter(topic: string, payload: unknown): Promise<{ out: 'done' | 'fail'; msg: any }> {
   const out = first(['wdone', 'wfail']);
-  helper.getNode('cm').receive({ topic, payload, shopify: { shop: shop.options.shop, topic, source: 'webhook' } } as never);
+  helper.getNode('new').receive({ topic, payload, shopify: { shop: shop.options.shop, topic, source: 'webhook' } } as never);
   const r = await out;
   return { out: r.id === 'wdone' ? 'done' : 'fail', msg: r.msg };
 }
@@ -136,6 +145,7 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     const so: any = bc.order(order.name)!;
     msg.erp.salesOrder.should.eql({ id: so.id, number: so.number });
     so.customerNumber.should.equal('C10000');
+    so.shipmentMethodId.should.equal(bc.db.by('shipmentMethods', 'code', 'STANDARD')!.id);
     itemLines(order.name).should.eql([['IPOD2008GREEN', 2, 0], ['IPOD2008RED', 1, 0]]);
     shop.store.order(Number(order.id))!.metafields.find((m) => m.namespace === 'd365' && m.key === 'sales_order_number')!.value.should.equal(so.number);
   });
@@ -275,7 +285,7 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
 
   it('cancel of an order held before D365 (reserved by the inventory gate) → its reservation released, nothing in D365', async () => {
     const journal = (helper.getNode('jr') as any).getJournal();
-    const order = shop.placeOrder({ customer: 'C10000', lines: [{ sku: 'IPOD2008GREEN', quantity: 3 }] });
+    const order = shop.placeOrder({ customer: 'C10000', shippingCode: 'Standard', lines: [{ sku: 'IPOD2008GREEN', quantity: 3 }] });
     const key = `${shop.options.shop}:${order.id}`;
     (await journal.reserve(key, [{ item: 'IPOD2008GREEN', location: 'EAST', quantity: 3, limit: 50 }])).ok.should.be.true();
     (await journal.reservedQuantity('IPOD2008GREEN', 'EAST')).should.equal(3);
@@ -346,7 +356,7 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
 
   it('lines Shopify ships from two locations → one fulfillment per location', async () => {
     const west = bc.catalogue.items.find((i) => i.type === 'Inventory' && !i.blocked && i.sku && !i.stock.EAST && (i.stock.WEST ?? 0) >= 5)!;
-    const order = shop.placeOrder({ customer: 'C10000', lines: [{ sku: 'IPOD2008GREEN', quantity: 1 }, { sku: west.sku!, quantity: 1 }] });
+    const order = shop.placeOrder({ customer: 'C10000', shippingCode: 'Standard', lines: [{ sku: 'IPOD2008GREEN', quantity: 1 }, { sku: west.sku!, quantity: 1 }] });
     shop.store.fulfillmentOrdersOf(Number(order.id)).map((fo) => fo.locationId).sort().should.eql([655441491, 655441492]);
     const so = (await created(order)).erp.salesOrder;
     await shipInBc(so.number, { trackingNumber: '1Z0070', shippingAgentCode: 'DHL' });
@@ -393,7 +403,7 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     const order = placeSample();
     const failed = next('wfail');
     const done = next('wdone');
-    helper.getNode('cm').receive({ topic: 'orders/create', payload: order, shopify: { shop: shop.options.shop, topic: 'orders/create', source: 'webhook' } } as never);
+    helper.getNode('oc').receive({ topic: 'orders/create', payload: order, shopify: { shop: shop.options.shop, topic: 'orders/create', source: 'webhook' } } as never);
     (await failed).findings.should.containDeep([{ check: 'd365-order-writer', code: 'D365_UNAVAILABLE', retryable: true }]);
     const m = await done;
     m.writer.action.should.equal('created');
