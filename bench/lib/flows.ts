@@ -20,6 +20,8 @@ export interface ChainOptions {
   cacheTtlS?: number;
   /** Retry poll of the router, seconds. */
   retryPollS?: number;
+  /** The router's retry-later schedule (default 1h: nothing retries within a run unless asked to). */
+  retrySchedule?: string;
   journalFile: string;
 }
 
@@ -48,7 +50,7 @@ export function checkChainFlow(sims: Sims, packageRoot: string, o: ChainOptions)
   });
   const writer = o.writer ? { ...byType('d365-order-writer'), z: TAB, writeBack: false, retryBaseMs: '50', wires: [['bench-sink'], [router.id]] } : undefined;
   const routerNode: FlowNode = {
-    ...router, z: TAB, retrySchedule: '1h', retryPollS: String(o.retryPollS ?? 0.05),
+    ...router, z: TAB, retrySchedule: o.retrySchedule ?? '1h', retryPollS: String(o.retryPollS ?? 0.05),
     outputs: 3, wires: [[writer ? writer.id : 'bench-sink'], ['bench-sink'], [ids[0]!]],
   };
   const flow: FlowNode[] = [{ id: TAB, type: 'tab', label: 'bench' }, ...configs, ...chain, routerNode, ...(writer ? [writer] : []), sink('bench-sink')];

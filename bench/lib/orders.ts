@@ -25,3 +25,19 @@ let seq = 0;
 export function orderMsg(shop: string, order: Order, topic = 'orders/create'): OrderMsg {
   return { topic, payload: order, shopify: { shop, topic, webhookId: `bench-${++seq}`, source: 'webhook' } };
 }
+
+/** New Shopify orders by the same customers for the same lines as `templates`: the catalogue a warm cache already knows. */
+export function placeRepeatOrders(shop: ShopifySim, templates: readonly Order[], count: number): Order[] {
+  const out: Order[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = templates[i % templates.length]!;
+    const email = t.email ?? undefined;
+    out.push(shop.placeOrder({
+      customer: email ? { email } : 'random',
+      shippingCode: t.shipping_lines?.[0]?.code ?? 'Standard',
+      lines: t.line_items.map((l) => ({ sku: String(l.sku), quantity: l.quantity })),
+      financialStatus: 'paid',
+    }));
+  }
+  return out;
+}
