@@ -6,7 +6,7 @@ import { reconcileOnce } from './lib/shopify/reconcile';
 import type { ReconcileResult } from './lib/shopify/reconcile';
 import { parseTriggerConfig } from './lib/shopify/webhook-config';
 import type { TriggerConfig } from './lib/shopify/webhook-config';
-import { hasRoute, removeRoute, webhookHandler } from './lib/shopify/webhook-http';
+import { fullNodePath, hasRoute, keepRawBodiesBeforeAdminParsers, removeRoute, webhookHandler } from './lib/shopify/webhook-http';
 import type { HttpApp } from './lib/shopify/webhook-http';
 import { WebhookIntake } from './lib/shopify/webhook-intake';
 import { StatusCounter } from './lib/node-red/status';
@@ -26,6 +26,9 @@ function configNode<T>(RED: NodeAPI, id: string, type: string, has: string): T {
 type Def = NodeDef & Record<string, unknown>;
 
 export = function (RED: NodeAPI) {
+  /** Full URL path → body limit of every deployed trigger, for the raw-body guard on the admin app. */
+  const rawBodyPaths = new Map<string, number>();
+
   function ShopifyTriggerNode(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -99,6 +102,9 @@ export = function (RED: NodeAPI) {
       },
     });
     app.post(cfg.path, handler);
+    const fullPath = fullNodePath(RED.settings.httpNodeRoot, cfg.path);
+    rawBodyPaths.set(fullPath, cfg.maxBodyKb * 1024);
+    keepRawBodiesBeforeAdminParsers(RED.httpAdmin, rawBodyPaths);
 
     // --- reconciliation -------------------------------------------------------------------------------
     const owner = `${hostname()}:${process.pid}:${node.id}`;
@@ -158,6 +164,7 @@ export = function (RED: NodeAPI) {
       RED.events.removeListener('flows:started', start);
       if (timer) clearInterval(timer);
       removeRoute(app, cfg.path);
+      rawBodyPaths.delete(fullPath);
       const pending = running ?? Promise.resolve();
       pending.catch(() => undefined).then(() => {
         node.status({});

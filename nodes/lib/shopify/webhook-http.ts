@@ -4,8 +4,8 @@ import type { IntakeAnswer } from './webhook-intake';
 
 /**
  * The HTTP edge of the trigger, on Node-RED's httpNode (an express 4 app). The body is read here as
- * raw bytes: the HMAC is over the exact bytes, and Node-RED installs no body parser on httpNode
- * routes other than the http-in node's own, so the stream reaches us untouched.
+ * raw bytes: the HMAC is over the exact bytes. httpNode itself parses nothing on our route, but the
+ * admin app, when it shares the root, does: see keepRawBodiesBeforeAdminParsers.
  */
 
 type Req = IncomingMessage & { body?: unknown; _body?: boolean };
@@ -110,4 +110,57 @@ export function removeRoute(app: HttpApp, path: string, method = 'post'): number
     }
   }
   return removed;
+}
+
+type NextFn = (err?: unknown) => void;
+interface ExpressLike {
+  _router?: { stack: { name?: string }[] };
+  router?: { stack: { name?: string }[] };
+  use(fn: (req: Req, res: Res, next: NextFn) => void): unknown;
+}
+
+/**
+ * With Node-RED's defaults (httpAdminRoot and httpNodeRoot both "/") every request passes the admin
+ * app first, and its JSON body parser consumes a webhook's body before our route sees it: the raw
+ * bytes, and with them the HMAC, would be lost. This puts a small reader in front of the admin app's
+ * body parsers that keeps the raw bytes of POSTs to the paths in `paths` (full URL paths, node root
+ * included); readRawBody then uses them. Installed once per admin app; a no-op when the admin app
+ * has no body parser in the way (separate roots, the test helper).
+ */
+export function keepRawBodiesBeforeAdminParsers(adminApp: unknown, paths: ReadonlyMap<string, number>): boolean {
+  const app = adminApp as ExpressLike & { [KEPT]?: boolean };
+  if (!app || typeof app.use !== 'function' || app[KEPT]) return !!app?.[KEPT];
+  const stack = (app._router ?? app.router)?.stack;
+  if (!stack) return false;
+  const at = stack.findIndex((l) => l.name === 'jsonParser' || l.name === 'urlencodedParser');
+  if (at < 0) return false;
+  app.use(function shopifyWebhookRawBody(req: Req, _res: Res, next: NextFn) {
+    if (req.method !== 'POST' || req._body) return next();
+    const pathname = (req.url ?? '').split('?')[0] ?? '';
+    const limit = paths.get(pathname.replace(/\/+$/, '') || '/');
+    if (limit === undefined) return next();
+    // Keep at most limit+1 bytes: enough for readRawBody to answer 413, without buffering a flood.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      if (size <= limit) chunks.push(c);
+      size += c.length;
+    });
+    req.on('end', () => {
+      req.body = Buffer.concat(chunks).subarray(0, limit + 1);
+      req._body = true; // body-parser skips requests marked as parsed
+      next();
+    });
+    req.on('error', next);
+  });
+  stack.splice(at, 0, stack.pop()!);
+  app[KEPT] = true;
+  return true;
+}
+const KEPT = Symbol.for('node-red-contrib-shopify-d365.rawBodies');
+
+/** The full URL path a route on httpNode answers at: httpNodeRoot + path, without a trailing slash. */
+export function fullNodePath(httpNodeRoot: unknown, path: string): string {
+  const root = typeof httpNodeRoot === 'string' ? httpNodeRoot : '/';
+  return `${root.replace(/\/+$/, '')}${path}`.replace(/\/+$/, '') || '/';
 }
