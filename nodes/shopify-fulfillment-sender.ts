@@ -22,7 +22,7 @@ export = function (RED: NodeAPI) {
   function ShopifyFulfillmentSender(this: Node, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new StatusCounter(node, ['fulfilled', 'repeats', 'failed'], ['failed']);
+    const status = new StatusCounter(node, ['fulfilled', 'repeats', 'skipped', 'failed'], ['failed']);
     const parsed = Config.safeParse(def);
     if (!parsed.success) {
       status.fail('invalid config');
@@ -42,6 +42,12 @@ export = function (RED: NodeAPI) {
 
     onInput(node, async (raw, send) => {
       const msg = raw as unknown as OrderMessage;
+      if (msg.topic !== 'd365/shipment' && typeof msg.topic === 'string' && msg.topic.startsWith('d365/')) {
+        // Other d365-trigger events (order status changes) share its output: not ours, passed on untouched.
+        status.add('skipped');
+        send([raw, null]);
+        return;
+      }
       if (msg.topic !== 'd365/shipment') {
         appendFindings(msg, CHECK, [{ code: 'PAYLOAD_INVALID', severity: 'error', message: `expected topic d365/shipment, got ${JSON.stringify(String(msg.topic)).slice(0, 60)}` }]);
         status.add('failed');

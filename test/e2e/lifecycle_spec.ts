@@ -394,6 +394,26 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     Object.keys(bc.requests()).filter((k) => !k.startsWith('GET')).should.eql([]);
   });
 
+  it('d365-trigger with order changes on: status events pass the sender untouched, shipments are fulfilled', async () => {
+    await helper.unload();
+    await helper.load(NODES as never, flow().map((n: any) => (n.id === 't' ? { ...n, orderStatus: 'true' } : n)), credentials() as never);
+    const order = placeSample();
+    const so = (await created(order)).erp.salesOrder;
+    await shipInBc(so.number, { trackingNumber: '1Z0080', shippingAgentCode: 'UPS' });
+    const done: any[] = [];
+    const failed: any[] = [];
+    helper.getNode('sdone').on('input', (m: any) => done.push(m));
+    helper.getNode('sfail').on('input', (m: any) => failed.push(m));
+    const events: any[] = [];
+    helper.getNode('events').on('input', (m: any) => events.push(m));
+    helper.getNode('t').receive({ payload: 'poll' } as never);
+    for (let i = 0; i < 100 && done.length + failed.length < 2; i++) await new Promise((r) => setTimeout(r, 30));
+    events.map((e) => e.topic).sort().should.eql(['d365/order-status', 'd365/shipment']);
+    events.find((e) => e.topic === 'd365/order-status').payload.salesOrder.should.match({ number: so.number, externalDocumentNumber: order.name, fullyShipped: true });
+    failed.should.eql([]);
+    done.map((m) => [m.topic, m.fulfillment?.action]).sort().should.eql([['d365/order-status', undefined], ['d365/shipment', 'fulfilled']]);
+  });
+
   // Pending a router change: on a re-check release the router must drop the writer's findings of the failed attempt
   // (check d365-order-writer). The checks replace only their own findings and the writer runs after the router, so
   // today its D365_UNAVAILABLE comes back into the router on every retry and the order ends up held, never created.
