@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CheckMode } from '../node-red/check-node';
+import { ApiRoute, configInt, enabledStrategies } from './rule-settings';
 
 /** Ways to find the D365 customer of an order, tried in the configured order. */
 export const CustomerStrategyName = z.enum(['email', 'phone', 'shopifyId', 'company', 'countryDefault']);
@@ -14,8 +15,6 @@ export const CUSTOMER_STRATEGY_LABELS: Record<CustomerStrategyName, string> = {
 };
 
 const identifier = z.string().trim().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'must be a BC field name (letters and digits)');
-/** `publisher/group/version` of a custom API; empty = standard v2.0. */
-export const ApiRoute = z.string().trim().regex(/^([A-Za-z0-9_-]+\/[A-Za-z0-9_-]+\/v\d+\.\d+)?$/, 'must look like publisher/group/v1.0');
 
 const Strategy = z.object({ name: CustomerStrategyName, enabled: z.boolean() });
 
@@ -31,11 +30,6 @@ const TemplateField = z.object({
   value: z.union([z.string(), z.number(), z.boolean()]),
 });
 
-// The editor saves numbers as strings and a cleared field as ''; both mean "the default" or a number.
-export const configInt = (min: number, max: number, def: number) => z.union([z.string(), z.number()]).nullish()
-  .transform((v) => (v === '' || v === undefined || v === null ? def : Number(v))).pipe(z.number({ error: 'must be a number' })
-  .int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
-const int = configInt;
 
 export const CustomerRules = z.object({
   mode: CheckMode.default('annotate'),
@@ -52,15 +46,10 @@ export const CustomerRules = z.object({
   taxIdAttribute: z.string().trim().default('tax_id'),
   createFromTemplate: z.boolean().default(false),
   template: z.array(TemplateField).default([]),
-  cacheTtlS: int(0, 86_400, 300),
-  cacheSize: int(10, 1_000_000, 10_000),
+  cacheTtlS: configInt(0, 86_400, 300),
+  cacheSize: configInt(10, 1_000_000, 10_000),
 }).superRefine((r, ctx) => {
-  const seen = new Set<string>();
-  for (const [i, s] of r.strategies.entries()) {
-    if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: ['strategies', i], message: `strategy ${s.name} is listed twice` });
-    seen.add(s.name);
-  }
-  const on = new Set(r.strategies.filter((s) => s.enabled).map((s) => s.name));
+  const on = enabledStrategies(r.strategies, ctx);
   if (!on.size && !r.createFromTemplate) ctx.addIssue({ code: 'custom', path: ['strategies'], message: 'enable at least one strategy' });
   if (on.has('countryDefault') && !r.defaultCustomers.length) {
     ctx.addIssue({ code: 'custom', path: ['defaultCustomers'], message: 'the default-per-country strategy needs at least one country' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CheckMode } from '../node-red/check-node';
-import { ApiRoute, configInt } from './customer-rules';
+import { ApiRoute, configInt, enabledStrategies } from './rule-settings';
 
 /** Ways to map a Shopify SKU to a D365 item, tried in the configured order. */
 export const SkuStrategyName = z.enum(['mapping', 'itemNumber', 'itemVariant', 'gtin', 'vendorItem']);
@@ -45,12 +45,7 @@ export const SkuRules = z.object({
   cacheTtlS: configInt(0, 86_400, 300),
   cacheSize: configInt(10, 1_000_000, 10_000),
 }).superRefine((r, ctx) => {
-  const seen = new Set<string>();
-  for (const [i, s] of r.strategies.entries()) {
-    if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: ['strategies', i], message: `strategy ${s.name} is listed twice` });
-    seen.add(s.name);
-  }
-  const on = new Set(r.strategies.filter((s) => s.enabled).map((s) => s.name));
+  const on = enabledStrategies(r.strategies, ctx);
   if (!on.size) ctx.addIssue({ code: 'custom', path: ['strategies'], message: 'enable at least one strategy' });
   if (r.trim && !r.separator.trim()) ctx.addIssue({ code: 'custom', path: ['separator'], message: 'a whitespace separator would be trimmed away; untick trim or choose another' });
   const keys = new Map<string, number>();
