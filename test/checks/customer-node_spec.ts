@@ -1,30 +1,18 @@
 import 'should';
 import helper from 'node-red-node-test-helper';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { SinonSpy } from 'sinon';
-import { readFileSync } from 'fs';
-import path from 'path';
 import customerMatcher = require('../../nodes/d365-customer-matcher');
 import { FakeBc } from '../d365/lookups-fake-bc';
+import { calledWithMatch, fakeConnection as connectionTo, next, sampleOrder } from '../helpers/check-node';
 
 const order = (email = 'bob.norman@mail.example.com') => {
-  const o = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'order-1001.json'), 'utf8'));
+  const o = sampleOrder();
   o.email = email;
   o.customer.email = email;
   return o;
 };
 
-/** Stands in for the d365-connection config node: what the matcher uses of it is getClient() and dryRun. */
-function fakeConnection(bc: FakeBc) {
-  return (RED: NodeAPI) => {
-    function Conn(this: Node & { getClient?: () => FakeBc; dryRun?: boolean }, def: NodeDef & { dryRun?: boolean }) {
-      RED.nodes.createNode(this, def);
-      this.getClient = () => bc;
-      this.dryRun = def.dryRun === true;
-    }
-    RED.nodes.registerType('d365-connection', Conn);
-  };
-}
+/** The connection's dryRun comes from its flow entry (`flow(…, { dryRun })`). */
+const fakeConnection = (bc: FakeBc) => connectionTo(() => bc);
 
 function flow(cfg: Record<string, unknown>, opts: { dryRun?: boolean; second?: boolean } = {}) {
   const nodes: any[] = [
@@ -40,13 +28,6 @@ function flow(cfg: Record<string, unknown>, opts: { dryRun?: boolean; second?: b
   return nodes;
 }
 
-/** The test helper wraps node methods in sinon spies; this asserts one call matched and shows the calls otherwise. */
-function calledWithMatch(fn: unknown, expected: unknown): void {
-  const spy = fn as SinonSpy;
-  spy.calledWithMatch(expected).should.be.true(`expected a call matching ${String(expected instanceof RegExp ? expected : JSON.stringify(expected))}; got ${JSON.stringify(spy.args.map((a) => a[0]))}`);
-}
-
-const next = (id: string) => new Promise<any>((r) => helper.getNode(id).once('input', r));
 
 describe('d365-customer-matcher node', () => {
   afterEach(() => helper.unload());

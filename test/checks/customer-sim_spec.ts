@@ -1,17 +1,15 @@
 import 'should';
 import helper from 'node-red-node-test-helper';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { readFileSync } from 'fs';
-import path from 'path';
 import customerMatcher = require('../../nodes/d365-customer-matcher');
 import { startBcSim, type BcSim } from '../../sim/bc';
-import { BcClient } from '../../nodes/lib/d365/bc-client';
-import { ClientCredentialsTokenProvider } from '../../nodes/lib/d365/token-provider';
+import type { BcClient } from '../../nodes/lib/d365/bc-client';
+import { simClient } from '../helpers/bc-sim';
+import { fakeConnection, sampleOrder } from '../helpers/check-node';
 
 // The customer matcher against the Business Central simulator through the real BcClient; D365 calls are
 // counted by the simulator.
 const order = (email = 'bob.norman@mail.example.com') => {
-  const o = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'order-1001.json'), 'utf8'));
+  const o = sampleOrder();
   o.email = email;
   o.customer.email = email;
   return o;
@@ -21,8 +19,7 @@ describe('d365-customer-matcher against the BC simulator', () => {
   let sim: BcSim;
   let client: BcClient;
   let dryRun = false;
-  const newClient = (maxRetries = 4) => new BcClient({ tenant: sim.tenant, environment: sim.environment, companyId: sim.companyId, baseUrl: sim.url, backoffBaseMs: 5, maxRetries },
-    new ClientCredentialsTokenProvider({ tenant: sim.tenant, clientId: sim.clientId, clientSecret: sim.clientSecret, tokenUrl: sim.tokenUrl }));
+  const newClient = (maxRetries = 4) => simClient(sim, maxRetries);
   before(async () => {
     sim = await startBcSim({ latencyMs: 0 });
     client = newClient();
@@ -31,14 +28,7 @@ describe('d365-customer-matcher against the BC simulator', () => {
   beforeEach(() => { sim.reset(); dryRun = false; });
   afterEach(() => helper.unload());
 
-  const connection = (RED: NodeAPI) => {
-    function SimConnection(this: Node & { getClient?: () => BcClient; dryRun?: boolean }, def: NodeDef) {
-      RED.nodes.createNode(this, def);
-      this.getClient = () => client;
-      this.dryRun = dryRun;
-    }
-    RED.nodes.registerType('d365-connection', SimConnection);
-  };
+  const connection = fakeConnection(() => client, () => dryRun);
   const load = (config: Record<string, unknown> = {}) => helper.load([connection, customerMatcher], <any[]>[
     { id: 't', type: 'tab' },
     { id: 'bc', type: 'd365-connection' },

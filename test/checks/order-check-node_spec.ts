@@ -1,26 +1,11 @@
 import 'should';
 import helper from 'node-red-node-test-helper';
-import { readFileSync } from 'fs';
-import path from 'path';
 import orderCheck = require('../../nodes/shopify-order-check');
+import { checkFlow, next, sampleOrder as order, spy } from '../helpers/check-node';
 
-const order = () => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'order-1001.json'), 'utf8'));
 const MAP = [{ match: 'Standard', method: 'STANDARD' }, { match: 'Express', method: 'EXPRESS' }];
 
-function flow(config: Record<string, unknown>) {
-  return [
-    { id: 't', type: 'tab' },
-    { id: 'n1', z: 't', type: 'shopify-order-check', shippingMap: MAP, ...config, wires: [['pass'], ['fail']] },
-    { id: 'pass', z: 't', type: 'helper' },
-    { id: 'fail', z: 't', type: 'helper' },
-    { id: 'c', z: 't', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', z: 't', type: 'helper' },
-  ];
-}
-/** The test helper spies on node methods with sinon; should's sinon assertions are not typed here. */
-const spy = (f: unknown) => f as { calledWithMatch(...args: unknown[]): boolean };
-
-const next = (id: string) => new Promise<any>((r) => helper.getNode(id).once('input', r));
+const flow = (config: Record<string, unknown>) => checkFlow('shopify-order-check', { shippingMap: MAP, ...config }, { connection: '' });
 
 describe('shopify-order-check node', () => {
   afterEach(() => helper.unload());

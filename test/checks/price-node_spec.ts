@@ -1,13 +1,10 @@
 import 'should';
 import helper from 'node-red-node-test-helper';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { readFileSync } from 'fs';
-import path from 'path';
 import priceCheck = require('../../nodes/d365-price-check');
-import type { BcApi, ODataQuery } from '../../nodes/lib/d365/bc-api';
+import type { ODataQuery } from '../../nodes/lib/d365/bc-api';
 import { BcApiError } from '../../nodes/lib/d365/errors';
+import { checkFlow, fakeConnection, sampleOrder as order, sendTo, spy } from '../helpers/check-node';
 
-const order = () => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'order-1001.json'), 'utf8'));
 const erpFor = (o: any) => ({ lines: o.line_items.map((l: any) => ({ lineItemId: String(l.id), sku: l.sku, quantity: l.quantity, itemNumber: l.sku })) });
 
 /** A BC fake that answers `items` from a price table and counts requests. */
@@ -27,37 +24,9 @@ function countingBc(prices: Record<string, number>) {
   return fake;
 }
 
-function modules(api: unknown) {
-  const connection = (RED: NodeAPI) => {
-    function FakeConnection(this: Node & { getClient?: () => BcApi }, def: NodeDef) {
-      RED.nodes.createNode(this, def);
-      this.getClient = () => api as BcApi;
-    }
-    RED.nodes.registerType('d365-connection', FakeConnection);
-  };
-  return [connection, priceCheck];
-}
-
-function flow(config: Record<string, unknown>) {
-  return [
-    { id: 't', type: 'tab' },
-    { id: 'bc', type: 'd365-connection' },
-    { id: 'n1', z: 't', type: 'd365-price-check', connection: 'bc', ...config, wires: [['pass'], ['fail']] },
-    { id: 'pass', z: 't', type: 'helper' },
-    { id: 'fail', z: 't', type: 'helper' },
-    { id: 'c', z: 't', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', z: 't', type: 'helper' },
-  ];
-}
-/** The test helper spies on node methods with sinon; should's sinon assertions are not typed here. */
-const spy = (f: unknown) => f as { calledWithMatch(...args: unknown[]): boolean };
-
-const next = (id: string) => new Promise<any>((r) => helper.getNode(id).once('input', r));
-async function send(_id: string, msg: Record<string, unknown>, out = 'pass') {
-  const got = next(out);
-  helper.getNode('n1').receive(msg as never);
-  return got;
-}
+const modules = (api: unknown) => [fakeConnection(() => api), priceCheck];
+const flow = (config: Record<string, unknown>) => checkFlow('d365-price-check', config);
+const send = (_id: string, msg: Record<string, unknown>, out = 'pass') => sendTo(out, msg);
 const orderMsg = (patch: (o: any) => void = () => {}) => { const o = order(); patch(o); return { topic: 'orders/create', payload: o, erp: erpFor(o) }; };
 
 describe('d365-price-check node', () => {

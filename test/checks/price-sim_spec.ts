@@ -1,36 +1,26 @@
 import 'should';
 import helper from 'node-red-node-test-helper';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { readFileSync } from 'fs';
-import path from 'path';
 import priceCheck = require('../../nodes/d365-price-check');
 import taxCheck = require('../../nodes/d365-tax-check');
 import skuValidator = require('../../nodes/d365-sku-validator');
 import { startBcSim, type BcSim } from '../../sim/bc';
-import { BcClient } from '../../nodes/lib/d365/bc-client';
-import { ClientCredentialsTokenProvider } from '../../nodes/lib/d365/token-provider';
+import type { BcClient } from '../../nodes/lib/d365/bc-client';
+import { simClient } from '../helpers/bc-sim';
+import { fakeConnection, sampleOrder as order } from '../helpers/check-node';
 
 // The price and tax checks against the Business Central simulator through the real BcClient.
-const order = () => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'order-1001.json'), 'utf8'));
 
 describe('d365-price-check and d365-tax-check against the BC simulator', () => {
   let sim: BcSim;
   let client: BcClient;
   before(async () => {
     sim = await startBcSim({ latencyMs: 0 });
-    const tokens = new ClientCredentialsTokenProvider({ tenant: sim.tenant, clientId: sim.clientId, clientSecret: sim.clientSecret, tokenUrl: sim.tokenUrl });
-    client = new BcClient({ tenant: sim.tenant, environment: sim.environment, companyId: sim.companyId, baseUrl: sim.url, backoffBaseMs: 5 }, tokens);
+    client = simClient(sim);
   });
   after(() => sim.close());
   afterEach(() => helper.unload());
 
-  const connection = (RED: NodeAPI) => {
-    function SimConnection(this: Node & { getClient?: () => BcClient }, def: NodeDef) {
-      RED.nodes.createNode(this, def);
-      this.getClient = () => client;
-    }
-    RED.nodes.registerType('d365-connection', SimConnection);
-  };
+  const connection = fakeConnection(() => client);
   const flow = (type: string, config: Record<string, unknown>) => [
     { id: 't', type: 'tab' },
     { id: 'bc', type: 'd365-connection' },
@@ -78,7 +68,7 @@ describe('d365-price-check and d365-tax-check against the BC simulator', () => {
   it('price check: a throttled simulator yields a retryable D365_UNAVAILABLE finding', async () => {
     await helper.load([connection, priceCheck], flow('d365-price-check', { cacheTtlS: '0' }));
     const fast = client;
-    client = new BcClient({ ...fast.config, maxRetries: 0 }, new ClientCredentialsTokenProvider({ tenant: sim.tenant, clientId: sim.clientId, clientSecret: sim.clientSecret, tokenUrl: sim.tokenUrl }));
+    client = simClient(sim, 0);
     try {
       sim.failNext(1, 429, { entity: 'items' });
       const msg = await send(msgFor(order()), 'fail');

@@ -1,47 +1,17 @@
 import 'should';
 import helper from 'node-red-node-test-helper';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { SinonSpy } from 'sinon';
-import { readFileSync } from 'fs';
-import path from 'path';
 import skuValidator = require('../../nodes/d365-sku-validator');
 import { FakeBc, throttled } from '../d365/lookups-fake-bc';
+import { calledWithMatch, checkFlow, fakeConnection as connectionTo, next, sampleOrder } from '../helpers/check-node';
 
 const order = (skus?: (string | null)[]) => {
-  const o = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'order-1001.json'), 'utf8'));
+  const o = sampleOrder();
   if (skus) o.line_items = skus.map((sku, i) => ({ ...o.line_items[0], id: 1000 + i, sku, quantity: 1 }));
   return o;
 };
 
-function fakeConnection(bc: FakeBc) {
-  return (RED: NodeAPI) => {
-    function Conn(this: Node & { getClient?: () => FakeBc }, def: NodeDef) {
-      RED.nodes.createNode(this, def);
-      this.getClient = () => bc;
-    }
-    RED.nodes.registerType('d365-connection', Conn);
-  };
-}
-
-function flow(cfg: Record<string, unknown>) {
-  return [
-    { id: 't', type: 'tab' },
-    { id: 'conn', type: 'd365-connection' },
-    { id: 'n1', z: 't', type: 'd365-sku-validator', connection: 'conn', mode: 'annotate', ...cfg, wires: [['ok'], ['bad']] },
-    { id: 'ok', z: 't', type: 'helper' },
-    { id: 'bad', z: 't', type: 'helper' },
-    { id: 'c', z: 't', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', z: 't', type: 'helper' },
-  ];
-}
-
-/** The test helper wraps node methods in sinon spies; this asserts one call matched and shows the calls otherwise. */
-function calledWithMatch(fn: unknown, expected: unknown): void {
-  const spy = fn as SinonSpy;
-  spy.calledWithMatch(expected).should.be.true(`expected a call matching ${String(expected instanceof RegExp ? expected : JSON.stringify(expected))}; got ${JSON.stringify(spy.args.map((a) => a[0]))}`);
-}
-
-const next = (id: string) => new Promise<any>((r) => helper.getNode(id).once('input', r));
+const fakeConnection = (bc: FakeBc) => connectionTo(() => bc);
+const flow = (cfg: Record<string, unknown>) => checkFlow('d365-sku-validator', { mode: 'annotate', ...cfg }, { pass: 'ok', fail: 'bad', connection: 'conn' });
 
 describe('d365-sku-validator node', () => {
   afterEach(() => helper.unload());

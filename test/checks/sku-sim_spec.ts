@@ -1,18 +1,16 @@
 import 'should';
 import helper from 'node-red-node-test-helper';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { readFileSync } from 'fs';
-import path from 'path';
 import customerMatcher = require('../../nodes/d365-customer-matcher');
 import skuValidator = require('../../nodes/d365-sku-validator');
 import { startBcSim, type BcSim } from '../../sim/bc';
-import { BcClient } from '../../nodes/lib/d365/bc-client';
-import { ClientCredentialsTokenProvider } from '../../nodes/lib/d365/token-provider';
+import type { BcClient } from '../../nodes/lib/d365/bc-client';
+import { simClient } from '../helpers/bc-sim';
+import { fakeConnection, sampleOrder } from '../helpers/check-node';
 
 // The SKU validator (and the customer matcher before it) against the Business Central simulator through the
 // real BcClient; D365 calls are counted by the simulator.
 const order = (skus?: (string | null)[]) => {
-  const o = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'order-1001.json'), 'utf8'));
+  const o = sampleOrder();
   if (skus) o.line_items = skus.map((sku, i) => ({ ...o.line_items[0], id: 1000 + i, sku, quantity: 1 }));
   return o;
 };
@@ -20,8 +18,7 @@ const order = (skus?: (string | null)[]) => {
 describe('d365-sku-validator against the BC simulator', () => {
   let sim: BcSim;
   let client: BcClient;
-  const newClient = (maxRetries = 4) => new BcClient({ tenant: sim.tenant, environment: sim.environment, companyId: sim.companyId, baseUrl: sim.url, backoffBaseMs: 5, maxRetries },
-    new ClientCredentialsTokenProvider({ tenant: sim.tenant, clientId: sim.clientId, clientSecret: sim.clientSecret, tokenUrl: sim.tokenUrl }));
+  const newClient = (maxRetries = 4) => simClient(sim, maxRetries);
   before(async () => {
     sim = await startBcSim({ latencyMs: 0 });
     client = newClient();
@@ -30,13 +27,7 @@ describe('d365-sku-validator against the BC simulator', () => {
   beforeEach(() => sim.reset());
   afterEach(() => helper.unload());
 
-  const connection = (RED: NodeAPI) => {
-    function SimConnection(this: Node & { getClient?: () => BcClient }, def: NodeDef) {
-      RED.nodes.createNode(this, def);
-      this.getClient = () => client;
-    }
-    RED.nodes.registerType('d365-connection', SimConnection);
-  };
+  const connection = fakeConnection(() => client);
   const load = (config: Record<string, unknown> = {}, withCustomer = false) => helper.load([connection, customerMatcher, skuValidator], <any[]>[
     { id: 't', type: 'tab' },
     { id: 'bc', type: 'd365-connection' },

@@ -1,12 +1,9 @@
 import 'should';
 import helper from 'node-red-node-test-helper';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { readFileSync } from 'fs';
-import path from 'path';
 import taxCheck = require('../../nodes/d365-tax-check');
-import type { BcApi, ODataQuery } from '../../nodes/lib/d365/bc-api';
+import type { ODataQuery } from '../../nodes/lib/d365/bc-api';
+import { checkFlow, fakeConnection, sampleOrder as order, sendTo, spy } from '../helpers/check-node';
 
-const order = () => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'order-1001.json'), 'utf8'));
 const AREAS = [{ country: 'US', state: 'KY', zip: '', code: 'KY', rate: '6', pricesIncludeTax: '' }, { country: 'US', state: 'NV', zip: '', code: 'NV', rate: '6.85', pricesIncludeTax: '' }];
 
 /** A BC fake with the seeded tax areas and two customers; counts requests per entity set. */
@@ -26,37 +23,9 @@ function countingBc() {
   };
 }
 
-function modules(api: unknown) {
-  const connection = (RED: NodeAPI) => {
-    function FakeConnection(this: Node & { getClient?: () => BcApi }, def: NodeDef) {
-      RED.nodes.createNode(this, def);
-      this.getClient = () => api as BcApi;
-    }
-    RED.nodes.registerType('d365-connection', FakeConnection);
-  };
-  return [connection, taxCheck];
-}
-
-function flow(config: Record<string, unknown>) {
-  return [
-    { id: 't', type: 'tab' },
-    { id: 'bc', type: 'd365-connection' },
-    { id: 'n1', z: 't', type: 'd365-tax-check', connection: 'bc', areas: AREAS, ...config, wires: [['pass'], ['fail']] },
-    { id: 'pass', z: 't', type: 'helper' },
-    { id: 'fail', z: 't', type: 'helper' },
-    { id: 'c', z: 't', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', z: 't', type: 'helper' },
-  ];
-}
-/** The test helper spies on node methods with sinon; should's sinon assertions are not typed here. */
-const spy = (f: unknown) => f as { calledWithMatch(...args: unknown[]): boolean };
-
-const next = (id: string) => new Promise<any>((r) => helper.getNode(id).once('input', r));
-async function send(msg: Record<string, unknown>, out = 'pass') {
-  const got = next(out);
-  helper.getNode('n1').receive(msg as never);
-  return got;
-}
+const modules = (api: unknown) => [fakeConnection(() => api), taxCheck];
+const flow = (config: Record<string, unknown>) => checkFlow('d365-tax-check', { areas: AREAS, ...config });
+const send = (msg: Record<string, unknown>, out = 'pass') => sendTo(out, msg);
 const orderMsg = (patch: (o: any) => void = () => {}, erp?: unknown) => { const o = order(); patch(o); return { topic: 'orders/create', payload: o, ...(erp ? { erp } : {}) }; };
 
 describe('d365-tax-check node', () => {
@@ -89,12 +58,7 @@ describe('d365-tax-check node', () => {
   });
 
   it('works without a connection (no D365 verification, no calls)', async () => {
-    const noConnection: Record<string, unknown>[] = [
-      { id: 't', type: 'tab' },
-      { id: 'n1', z: 't', type: 'd365-tax-check', connection: '', areas: AREAS, wires: [['pass'], ['fail']] },
-      { id: 'pass', z: 't', type: 'helper' }, { id: 'fail', z: 't', type: 'helper' },
-    ];
-    await helper.load(taxCheck, noConnection as never);
+    await helper.load(taxCheck, checkFlow('d365-tax-check', { connection: '', areas: AREAS }, { connection: '', catch: false }));
     const msg = await send(orderMsg((o) => { o.shipping_address.province_code = 'OH'; }));
     msg.findings.map((f: any) => f.code).should.eql(['TAX_AREA_UNMAPPED']);
     (msg.erp.taxAreaCode === undefined).should.be.true();
