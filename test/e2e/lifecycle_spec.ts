@@ -369,6 +369,23 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
       .should.eql([[655441491, 'DHL Express', '1Z0070'], [655441492, 'DHL Express', '1Z0070']]);
   });
 
+  it('an item variant: created as item + variant in D365, shipped, fulfilled on the right Shopify line', async () => {
+    const item = bc.catalogue.items.find((i) => i.type === 'Inventory' && !i.blocked && i.variants.length > 1 && (i.stock[`EAST:${i.variants[1]!.code}`] ?? 0) >= 5)!;
+    const v = item.variants[1]!;
+    const order = shop.placeOrder({ customer: 'C10000', shippingCode: 'Standard', lines: [{ sku: v.sku, quantity: 2 }, { sku: 'IPOD2008RED', quantity: 1 }] });
+    const so = (await created(order)).erp.salesOrder;
+    const line: any = bc.order(order.name)!.salesOrderLines.find((l) => l.lineObjectNumber === item.number)!;
+    line.itemVariantId.should.equal(bc.db.all('itemVariants').find((r) => r.itemNumber === item.number && r.code === v.code)!.id);
+    await shipInBc(so.number, { lines: [{ sequence: line.sequence, quantity: 2 }], trackingNumber: '1Z0090', shippingAgentCode: 'USPS' });
+    const sent = next('sdone');
+    helper.getNode('t').receive({ payload: 'poll' } as never);
+    (await sent).fulfillment.action.should.equal('fulfilled');
+    const json: any = shop.order(Number(order.id))!;
+    json.fulfillments.should.have.length(1);
+    json.fulfillments[0].line_items.map((l: any) => [l.sku, l.quantity]).should.eql([[v.sku, 2]]);
+    json.fulfillments[0].tracking_company.should.equal('USPS');
+  });
+
   it('D365 failing during the create → failed output with a retryable finding and no secret anywhere', async () => {
     bc.failNext(3, 504, { method: 'POST', entity: 'salesOrders' });
     const order = placeSample();
