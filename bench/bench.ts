@@ -11,6 +11,8 @@ import path from 'path';
 import { formatTable, type Row } from './lib/report';
 import { chainPhase } from './phases/chain';
 import { drainPhase, erpCallsPhase } from './phases/erp';
+import { memoryPhase } from './phases/memory';
+import { webhookPhase } from './phases/webhook';
 
 const packageRoot = path.resolve(__dirname, '..', '..');
 
@@ -29,6 +31,14 @@ const PHASES: Phase[] = [
   {
     name: 'drain',
     run: (q, log) => drainPhase({ packageRoot, templates: q ? 20 : 60, orders: q ? 200 : 600 }, log),
+  },
+  {
+    name: 'webhook',
+    run: (q, log) => webhookPhase({ packageRoot, rate: 1000, seconds: q ? 5 : 15 }, log),
+  },
+  {
+    name: 'memory',
+    run: (q, log) => memoryPhase({ packageRoot, orders: q ? 10_000 : 100_000, live: q ? 500 : 2_000 }, log),
   },
 ];
 

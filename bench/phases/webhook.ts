@@ -1,0 +1,100 @@
+import autocannon from 'autocannon';
+import { createHmac, randomUUID } from 'crypto';
+import { mkdtempSync, rmSync } from 'fs';
+import os from 'os';
+import path from 'path';
+import { startNodeRed } from '../../scripts/lib/node-red';
+import { freePort } from '../../scripts/lib/ports';
+import { startShopifySim } from '../../sim/shopify';
+import { fmt, type Row } from '../lib/report';
+
+const SHOP = 'bench-shop.myshopify.com';
+const SECRET = 'bench_webhook_secret';
+const WEBHOOK_PATH = '/shopify/webhooks';
+
+/** shopify-trigger with the SQLite journal (the durable commit before every 200), plus a bare http-in → http-response route as the floor. */
+function flow(journalFile: string): Record<string, unknown>[] {
+  return [
+    { id: 'wh-tab', type: 'tab', label: 'webhook bench' },
+    { id: 'wh-store', type: 'shopify-store', shopDomain: SHOP, apiVersion: '2026-07', baseUrl: '', credentials: { accessToken: 'unused', webhookSecret: SECRET } },
+    { id: 'wh-journal', type: 'order-journal', backend: 'sqlite', file: journalFile, retentionDays: '7' },
+    {
+      id: 'wh-trigger', z: 'wh-tab', type: 'shopify-trigger', store: 'wh-store', journal: 'wh-journal', path: WEBHOOK_PATH, topics: ['orders/create'],
+      maxBodyKb: '1024', ignoreTest: false, ignoreOwnWriteBacks: false, reconcile: false, reconcileIntervalS: '300', reconcileLookbackMin: '60', wires: [[]],
+    },
+    { id: 'wh-in', z: 'wh-tab', type: 'http in', url: '/bench/floor', method: 'post', upload: false, swaggerDoc: '', wires: [['wh-out']] },
+    { id: 'wh-out', z: 'wh-tab', type: 'http response', statusCode: '200', headers: {}, wires: [] },
+  ];
+}
+
+interface Load { p50: number; p99: number; rate: number; sent: number; non2xx: number; errors: number; timeouts: number }
+
+async function load(url: string, bodies: { body: string; hmac: string }[], rate: number, seconds: number, signed: boolean): Promise<Load> {
+  let i = 0;
+  const r = await autocannon({
+    url,
+    connections: 50,
+    overallRate: rate,
+    duration: seconds,
+    timeout: 10,
+    requests: [{
+      method: 'POST',
+      setupRequest: (req) => {
+        const b = bodies[i++ % bodies.length]!;
+        // A fresh webhook id per request: every delivery is a new event the journal must commit.
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (signed) {
+          Object.assign(headers, {
+            'x-shopify-topic': 'orders/create', 'x-shopify-hmac-sha256': b.hmac, 'x-shopify-shop-domain': SHOP,
+            'x-shopify-api-version': '2026-07', 'x-shopify-webhook-id': randomUUID(), 'x-shopify-event-id': randomUUID(),
+            'x-shopify-triggered-at': new Date().toISOString(),
+          });
+        }
+        return { ...req, headers, body: b.body };
+      },
+    }],
+  });
+  return { p50: r.latency.p50, p99: r.latency.p99, rate: r.requests.average, sent: r.requests.total, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
+}
+
+/**
+ * Webhook acknowledgement under load: a real Node-RED process with shopify-trigger and the SQLite
+ * journal, signed orders/create deliveries at a fixed rate from autocannon on loopback; the floor is a
+ * bare http-in → http-response route in the same Node-RED at the same rate.
+ */
+export async function webhookPhase(o: { packageRoot: string; rate: number; seconds: number }, log: (s: string) => void): Promise<Row[]> {
+  const userDir = mkdtempSync(path.join(os.tmpdir(), 'bench-webhook-'));
+  const shop = await startShopifySim({ port: 0, shop: SHOP, webhookSecret: SECRET });
+  const bodies: { body: string; hmac: string }[] = [];
+  for (let i = 0; i < 500; i++) {
+    const body = JSON.stringify(shop.placeOrder({ customer: 'random', lineCount: 1 + (i % 4) }));
+    bodies.push({ body, hmac: createHmac('sha256', SECRET).update(body).digest('base64') });
+  }
+  await shop.close();
+  const port = await freePort();
+  const red = await startNodeRed({ userDir, packageRoot: o.packageRoot, port, logFile: path.join(userDir, 'node-red.log') });
+  try {
+    await red.deploy(flow(path.join(userDir, 'journal.sqlite')) as never);
+    await new Promise((r) => setTimeout(r, 500));
+    // Short warm-up of both routes (JIT, SQLite pages), then the measured runs.
+    await load(`${red.url}${WEBHOOK_PATH}`, bodies, 200, 2, true);
+    await load(`${red.url}/bench/floor`, bodies, 200, 2, false);
+    const floor = await load(`${red.url}/bench/floor`, bodies, o.rate, o.seconds, false);
+    const hook = await load(`${red.url}${WEBHOOK_PATH}`, bodies, o.rate, o.seconds, true);
+    log(`webhook: ${JSON.stringify(hook)}; floor ${JSON.stringify(floor)}`);
+    const ok = hook.non2xx === 0 && hook.errors === 0 && hook.timeouts === 0;
+    return [{
+      figure: 'Webhook ack (p50 / p99, deliveries/s)',
+      value: `${fmt(hook.p50)} / ${fmt(hook.p99)} ms, ${fmt(hook.rate)}/s`,
+      baseline: `${fmt(floor.p50)} / ${fmt(floor.p99)} ms, ${fmt(floor.rate)}/s (bare http in → http response)`,
+      target: `p99 ≤ 50 ms at ${fmt(o.rate)}/s`,
+      pass: ok && hook.p99 <= 50 && hook.rate >= o.rate * 0.95,
+      note: `${fmt(hook.sent)} signed orders/create deliveries with unique webhook ids over ${o.seconds} s, 50 connections, autocannon on loopback; `
+        + `HMAC check + SQLite journal commit before each 200; non-2xx ${hook.non2xx}, errors ${hook.errors}, timeouts ${hook.timeouts}`,
+      data: { webhook: hook, floor, rate: o.rate, seconds: o.seconds },
+    }];
+  } finally {
+    await red.stop();
+    rmSync(userDir, { recursive: true, force: true });
+  }
+}
