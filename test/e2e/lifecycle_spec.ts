@@ -218,6 +218,24 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     }
   });
 
+  it('the same order delivered twice at the same moment (duplicate webhook) → one D365 order', async () => {
+    bc.setLatency(20); // both deliveries are in flight together
+    const order = placeSample();
+    const outs: string[] = [];
+    const got = new Promise<void>((resolve) => {
+      const on = (id: string) => (m: any) => { outs.push(`${id}:${m.writer.action}`); if (outs.length === 2) resolve(); };
+      helper.getNode('wdone').on('input', on('done'));
+      helper.getNode('wfail').on('input', on('fail'));
+    });
+    for (let i = 0; i < 2; i++) helper.getNode('new').receive({ topic: 'orders/create', payload: order, shopify: { shop: shop.options.shop, topic: 'orders/create', source: 'webhook' } } as never);
+    await got;
+    bc.setLatency(0);
+    bcOrders(order.name).should.have.length(1);
+    outs.should.containEql('done:created');
+    // The other one found it, or was told a create is in progress (retryable) — never a second order.
+    ['done:exists', 'fail:rejected'].should.containEql(outs.find((o) => o !== 'done:created'));
+  });
+
   it('cancel before shipment → D365 order gone and its demand (reserved stock) released', async () => {
     const order = placeSample();
     await created(order);

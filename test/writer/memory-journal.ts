@@ -1,6 +1,6 @@
 import type { OrderJournal, OrderRecord, OrderState } from '../../nodes/lib/journal/journal';
 
-type Orders = Pick<OrderJournal, 'getOrder' | 'transitionOrder' | 'appendHistory' | 'release' | 'reservationsOf' | 'acquireLease' | 'getCursor' | 'setCursor'>;
+type Orders = Pick<OrderJournal, 'getOrder' | 'transitionOrder' | 'appendHistory' | 'release' | 'reservationsOf' | 'acquireLease' | 'releaseLease' | 'getCursor' | 'setCursor'>;
 
 /**
  * In-memory stand-in for the parts of OrderJournal the writer, trigger and sender use (same CAS, merge
@@ -52,6 +52,10 @@ export class MemoryJournal implements Orders {
     if (l && l.owner !== owner && l.until > this.now()) return false;
     this.leases.set(name, { owner, until: this.now() + ttlMs });
     return true;
+  }
+
+  async releaseLease(name: string, owner: string) {
+    if (this.leases.get(name)?.owner === owner) this.leases.delete(name);
   }
 
   async getCursor(name: string) { return this.cursors.get(name); }

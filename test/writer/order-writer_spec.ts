@@ -92,6 +92,19 @@ describe('writer: create exactly once', () => {
     (await setup({ blockOnFindings: false }).writer.handle(createMsg({ findings: blocking }))).ok.should.be.true();
   });
 
+  it('the same order handled concurrently (duplicate delivery, a second instance) is created once', async () => {
+    const { bc, journal, writer } = setup();
+    const other = new OrderWriter({ bc, journal: journal.asJournal(), settings: WriterSettings.parse({ retryBaseMs: 0 }), dryRun: false, owner: 'other', sleep: async () => {} });
+    const rs = await Promise.all([writer.handle(createMsg()), writer.handle(createMsg()), other.handle(createMsg())]);
+    bc.sets.salesOrders!.length.should.equal(1);
+    rs.filter((r) => r.action === 'created').length.should.equal(1);
+    for (const r of rs.filter((x) => x.action !== 'created')) {
+      (r.action === 'exists' || r.findings.some((f) => f.code === 'D365_CREATE_IN_PROGRESS' && f.retryable)).should.be.true();
+    }
+    // The create lease is given back: a later delivery through the other instance finds the order, it is not told to wait.
+    (await other.handle(createMsg())).action.should.equal('exists');
+  });
+
   it('its own finding from an earlier attempt (D365 was down) does not block the retry', async () => {
     const { bc, writer } = setup();
     const stale = [{ check: WRITER_CHECK, code: 'D365_UNAVAILABLE', severity: 'error' as const, message: 'x', retryable: true }];

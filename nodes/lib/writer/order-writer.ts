@@ -6,7 +6,7 @@ import type { OrderJournal, OrderRecord, OrderState } from '../journal/journal';
 import type { ShopifyAdminApi } from '../shopify/admin-api';
 import { classifyBcError, isNotFound } from './bc-errors';
 import { buildSalesOrder } from './build-sales-order';
-import type { LineMap, ResolvedIds, ShippingRef, WriterFinding } from './build-sales-order';
+import type { BuiltSalesOrder, LineMap, ResolvedIds, ShippingRef, WriterFinding } from './build-sales-order';
 import { planRefund } from './refund-plan';
 import type { BcLine, RefundPlan } from './refund-plan';
 import { withRetry } from './retry';
@@ -69,6 +69,7 @@ export class OrderWriter {
   private readonly retry: RetryPolicy;
   private shipmentMethods?: Map<string, string>;
   private locations?: Map<string, string>;
+  private readonly queues = new Map<string, Promise<void>>();
 
   constructor(private readonly d: WriterDeps) {
     this.retry = { attempts: d.settings.attempts, baseMs: d.settings.retryBaseMs, sleep: d.sleep };
@@ -77,6 +78,25 @@ export class OrderWriter {
   async handle(msg: OrderMessage, shopFallback?: string): Promise<WriterResult> {
     const shop = msg.shopify?.shop ?? shopFallback;
     if (!shop) return fail([{ code: 'PAYLOAD_INVALID', severity: 'error', message: 'msg.shopify.shop is missing and no Shopify store is configured', path: 'shopify.shop' }]);
+    const p = msg.payload as { id?: unknown; order_id?: unknown } | null;
+    const orderId = msg.topic === 'refunds/create' ? p?.order_id : p?.id;
+    if (typeof orderId !== 'string' && typeof orderId !== 'number') return this.run(shop, msg);
+    return this.serial(`${shop}:${orderId}`, () => this.run(shop, msg));
+  }
+
+  /**
+   * One event per order at a time in this process. The journal's create lease keeps instances apart, but inside
+   * one writer a duplicate webhook (or a refund racing an edit) would otherwise interleave with the first.
+   */
+  private serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(fn);
+    const tail = run.then(() => undefined, () => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => { if (this.queues.get(key) === tail) this.queues.delete(key); });
+    return run;
+  }
+
+  private async run(shop: string, msg: OrderMessage): Promise<WriterResult> {
     try {
       switch (msg.topic) {
         case 'orders/cancelled': return await this.cancel(shop, msg);
@@ -114,9 +134,18 @@ export class OrderWriter {
     if (this.d.dryRun) return { ok: true, action: 'dry-run', findings: warnings, request: [{ method: 'POST', path: 'salesOrders', body: built.body }] };
 
     const orderId = String(order.id);
-    if (!(await this.d.journal.acquireLease(`d365-create:${shop}:${orderId}`, this.d.owner, CREATE_LEASE_MS))) {
+    const lease = `d365-create:${shop}:${orderId}`;
+    if (!(await this.d.journal.acquireLease(lease, this.d.owner, CREATE_LEASE_MS))) {
       return fail([{ code: 'D365_CREATE_IN_PROGRESS', severity: 'error', retryable: true, message: 'another instance is creating this order in D365 right now' }]);
     }
+    try {
+      return await this.createLocked(shop, orderId, order, built, warnings);
+    } finally {
+      await this.d.journal.releaseLease(lease, this.d.owner);
+    }
+  }
+
+  private async createLocked(shop: string, orderId: string, order: Order, built: BuiltSalesOrder, warnings: WriterFinding[]): Promise<WriterResult> {
     const rec = await this.d.journal.getOrder(shop, orderId);
     if (rec?.documents.salesOrderId && (rec.state === 'created' || rec.state === 'closed')) {
       return { ok: true, action: 'exists', findings: warnings, salesOrder: { id: rec.documents.salesOrderId, number: rec.documents.salesOrder ?? '' } };
