@@ -52,6 +52,15 @@ describe('fulfillment: sender', () => {
     shopify.fulfillments.length.should.equal(1);
   });
 
+  it('the same partial shipment delivered twice at once gives one fulfillment (handled one after the other)', async () => {
+    const { shopify, sender } = setup();
+    const p = shipment('SSHP9', [{ lineObjectNumber: 'IPOD2008GREEN', quantity: 1 }], '1Z777');
+    const rs = await Promise.all([sender.send(p), sender.send(JSON.parse(JSON.stringify(p)))]);
+    rs.map((r) => r.action).sort().should.eql(['exists', 'fulfilled']);
+    shopify.fulfillments.length.should.equal(1);
+    shopify.fos[0]!.lines[0]!.remaining.should.equal(1);
+  });
+
   it('partial shipments and several locations: one fulfillmentCreate per location, IN_PROGRESS in between', async () => {
     const { shopify, sender } = setup();
     shopify.fos = [];

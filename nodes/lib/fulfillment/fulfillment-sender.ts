@@ -3,6 +3,7 @@ import { formatZodError } from '../contract';
 import type { FindingInput } from '../contract';
 import type { OrderJournal, OrderRecord } from '../journal/journal';
 import type { ShopifyAdminApi } from '../shopify/admin-api';
+import { KeyedQueue } from '../writer/keyed-queue';
 import { allocate, legacyId } from './allocate';
 import type { FulfillmentOrderInfo, ShippedLine } from './allocate';
 
@@ -96,6 +97,8 @@ function shopifyFailure(e: unknown): SenderFinding | undefined {
  * quantities). Business outcomes are findings; only bugs are thrown.
  */
 export class FulfillmentSender {
+  private readonly queue = new KeyedQueue();
+
   constructor(private readonly d: { shopify: ShopifyAdminApi; journal: OrderJournal; shop: string; settings: SenderSettings }) {}
 
   async send(payload: unknown): Promise<SenderResult> {
@@ -103,7 +106,9 @@ export class FulfillmentSender {
     const none = { fulfillments: [] };
     if (!parsed.success) return { ok: false, action: 'rejected', ...none, findings: [{ code: 'PAYLOAD_INVALID', severity: 'error', message: `msg.payload is not a D365 shipment: ${formatZodError(parsed.error)}` }] };
     try {
-      return await this.run(parsed.data);
+      // Shipments of one order one at a time (one poll can emit several; a repeat may overlap the first).
+      const p = parsed.data;
+      return await this.queue.run(p.shipment.externalDocumentNumber || p.externalDocumentNumber || p.shipment.number, () => this.run(p));
     } catch (e) {
       const f = shopifyFailure(e);
       if (!f) throw e;

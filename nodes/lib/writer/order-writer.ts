@@ -7,6 +7,7 @@ import type { ShopifyAdminApi } from '../shopify/admin-api';
 import { classifyBcError, isNotFound } from './bc-errors';
 import { buildSalesOrder } from './build-sales-order';
 import type { BuiltSalesOrder, LineMap, ResolvedIds, ShippingRef, WriterFinding } from './build-sales-order';
+import { KeyedQueue } from './keyed-queue';
 import { planRefund } from './refund-plan';
 import type { BcLine, RefundPlan } from './refund-plan';
 import { withRetry } from './retry';
@@ -69,7 +70,7 @@ export class OrderWriter {
   private readonly retry: RetryPolicy;
   private shipmentMethods?: Map<string, string>;
   private locations?: Map<string, string>;
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly queue = new KeyedQueue();
 
   constructor(private readonly d: WriterDeps) {
     this.retry = { attempts: d.settings.attempts, baseMs: d.settings.retryBaseMs, sleep: d.sleep };
@@ -81,19 +82,9 @@ export class OrderWriter {
     const p = msg.payload as { id?: unknown; order_id?: unknown } | null;
     const orderId = msg.topic === 'refunds/create' ? p?.order_id : p?.id;
     if (typeof orderId !== 'string' && typeof orderId !== 'number') return this.run(shop, msg);
-    return this.serial(`${shop}:${orderId}`, () => this.run(shop, msg));
-  }
-
-  /**
-   * One event per order at a time in this process. The journal's create lease keeps instances apart, but inside
-   * one writer a duplicate webhook (or a refund racing an edit) would otherwise interleave with the first.
-   */
-  private serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.queues.get(key) ?? Promise.resolve()).then(fn);
-    const tail = run.then(() => undefined, () => undefined);
-    this.queues.set(key, tail);
-    void tail.then(() => { if (this.queues.get(key) === tail) this.queues.delete(key); });
-    return run;
+    // One event per order at a time: the journal's create lease keeps instances apart, but inside one writer a
+    // duplicate webhook (or a refund racing an edit) would otherwise interleave with the first.
+    return this.queue.run(`${shop}:${orderId}`, () => this.run(shop, msg));
   }
 
   private async run(shop: string, msg: OrderMessage): Promise<WriterResult> {
