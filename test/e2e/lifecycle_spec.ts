@@ -271,6 +271,31 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     itemLines(order.name).should.eql([['IPOD2008GREEN', 1, 0], ['IPOD2008RED', 1, 0]]);
   });
 
+  it('refund of a partly shipped line: credit memo for the shipped unit; the released order needs a person, then the same refund finishes', async () => {
+    const order = placeSample();
+    const so = (await created(order)).erp.salesOrder;
+    const seq = bc.order(order.name)!.salesOrderLines.find((l) => l.lineObjectNumber === 'IPOD2008GREEN')!.sequence;
+    await shipInBc(so.number, { lines: [{ sequence: seq, quantity: 1 }], trackingNumber: '1Z0005' });
+    const green = order.line_items.find((l) => l.sku === 'IPOD2008GREEN')!;
+    const { refund } = shop.refundOrder(Number(order.id), { lines: [{ lineItemId: Number(green.id), quantity: 2, restockType: 'return' }] });
+    let r = await toWriter('refunds/create', refund);
+    r.out.should.equal('fail');
+    r.msg.findings.should.containDeep([{ check: 'd365-order-writer', code: 'REFUND_ORDER_RELEASED', severity: 'error' }]);
+    r.msg.findings.find((f: any) => f.code === 'REFUND_ORDER_RELEASED').message.should.match(/IPOD2008GREEN\) 2 → 1/);
+    const memos = bc.db.all('salesCreditMemos');
+    memos.should.have.length(1);
+    r.msg.erp.creditMemo.number.should.equal(memos[0]!.number);
+    itemLines(order.name).should.eql([['IPOD2008GREEN', 2, 1], ['IPOD2008RED', 1, 0]]);
+
+    // A person reopens the order in D365 (status back to Draft); the same refund again takes the unshipped unit off.
+    bc.db.all('salesOrders').find((o) => o.number === so.number)!.status = 'Draft';
+    r = await toWriter('refunds/create', refund);
+    r.out.should.equal('done', JSON.stringify(r.msg.findings));
+    itemLines(order.name).should.eql([['IPOD2008GREEN', 1, 1], ['IPOD2008RED', 1, 0]]);
+    bc.db.all('salesCreditMemos').should.have.length(1);
+    (await toWriter('refunds/create', refund)).msg.writer.action.should.equal('exists');
+  });
+
   it('refund after shipment → a sales credit memo (also once the order is invoiced and gone)', async () => {
     const order = placeSample();
     const so = (await created(order)).erp.salesOrder;

@@ -320,20 +320,27 @@ export class OrderWriter {
     await this.persist(shop, orderId, rec, { [key]: JSON.stringify(plan) }, 'refund-intent', String(refund.id));
 
     const lines = so?.salesOrderLines ?? [];
-    for (const r of [...plan.reduce, ...(plan.shipping ? [plan.shipping] : [])]) {
+    // Only steps that still change something (an earlier attempt may have done some).
+    const steps = [...plan.reduce, ...(plan.shipping ? [plan.shipping] : [])].flatMap((r): RefundStep[] => {
       const line = lines.find((l) => l.sequence === r.seq);
-      if (!line) continue; // deleted by an earlier attempt
-      const path = `salesOrders(${so!.id})/salesOrderLines(${line.id})`;
-      if ('unitPrice' in r && r.unitPrice !== undefined) {
-        if (line.unitPrice !== r.unitPrice) await withRetry(this.retry, () => this.d.bc.patch(path, { unitPrice: r.unitPrice }, line['@odata.etag'] ?? '*'));
-        changes.push(`line ${r.seq} (${line.lineObjectNumber ?? line.description}) price → ${r.unitPrice}`);
-      } else if (r.to === 0) {
-        await withRetry(this.retry, async () => { try { await this.d.bc.delete(path, line['@odata.etag'] ?? '*'); } catch (e) { if (!isNotFound(e)) throw e; } });
-        changes.push(`line ${r.seq} (${line.lineObjectNumber ?? line.description}) removed`);
-      } else if (line.quantity !== r.to) {
-        // An absolute quantity, not a decrement: repeating the step after a crash cannot cut twice.
-        await withRetry(this.retry, () => this.d.bc.patch(path, { quantity: r.to }, line['@odata.etag'] ?? '*'));
-        changes.push(`line ${r.seq} (${line.lineObjectNumber}) ${line.quantity} → ${r.to}`);
+      if (!line) return []; // deleted by an earlier attempt
+      const label = `line ${r.seq} (${line.lineObjectNumber || line.description})`;
+      if ('unitPrice' in r && r.unitPrice !== undefined) return line.unitPrice === r.unitPrice ? [] : [{ line, set: { unitPrice: r.unitPrice }, text: `${label} price → ${r.unitPrice}` }];
+      if (r.to === undefined) return [];
+      if (r.to === 0) return [{ line, text: `${label} removed` }];
+      // An absolute quantity, not a decrement: repeating the step after a crash cannot cut twice.
+      return line.quantity === r.to ? [] : [{ line, set: { quantity: r.to }, text: `${label} ${line.quantity} → ${r.to}` }];
+    });
+    // BC changes lines only while the order is Draft (BC's "Open"); API v2.0 has no action to reopen a released one.
+    const released = steps.length > 0 && typeof so?.status === 'string' && so.status !== 'Draft';
+    if (!released) {
+      for (const st of steps) {
+        const path = `salesOrders(${so!.id})/salesOrderLines(${st.line.id})`;
+        const etag = st.line['@odata.etag'] ?? '*';
+        const set = st.set;
+        if (set) await withRetry(this.retry, () => this.d.bc.patch(path, set, etag));
+        else await withRetry(this.retry, async () => { try { await this.d.bc.delete(path, etag); } catch (e) { if (!isNotFound(e)) throw e; } });
+        changes.push(st.text);
       }
     }
     let creditMemo: { id: string; number: string } | undefined;
@@ -343,6 +350,14 @@ export class OrderWriter {
       const cm = (await withRetry(this.retry, find)) ?? await withRetry(this.retry, () => this.d.bc.post<SalesOrderDoc>('salesCreditMemos', plan.credit), find);
       creditMemo = { id: cm.id, number: cm.number };
       changes.push(`credit memo ${cm.number} (${ref})`);
+    }
+    if (released) {
+      // The plan stays pending: once a person reopened the order, the same refund again applies the rest.
+      const number = rec.documents.salesOrder ?? so!.number;
+      if (creditMemo) await this.d.journal.appendHistory(shop, orderId, 'refund-credited', changes.join('; '));
+      return { ok: false, action: 'rejected', creditMemo, changes, findings: [...plan.warnings, { code: 'REFUND_ORDER_RELEASED', severity: 'error',
+        message: `sales order ${number} is released in D365, so refunded units not yet shipped cannot be taken off it: ${steps.map((st) => st.text).join('; ')}. `
+          + `Shopify no longer fulfils them: reopen the order in D365 and send the refund again${creditMemo ? ` (credit memo ${creditMemo.number} for the shipped units is made)` : ''}` }] };
     }
     const fresh = (await this.d.journal.getOrder(shop, orderId)) ?? rec;
     await this.persist(shop, orderId, fresh, {
@@ -398,6 +413,9 @@ export class OrderWriter {
     throw new Error(`journal: could not record ${event} for order ${orderId} (state kept changing)`);
   }
 }
+
+/** One change of a refund plan to an open-order line: PATCH `set`, or DELETE the line when `set` is undefined. */
+interface RefundStep { line: BcLine; set?: Record<string, number>; text: string }
 
 interface PersistedRefund {
   status: 'pending' | 'done';
