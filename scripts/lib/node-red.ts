@@ -31,9 +31,6 @@ export interface NodeRed {
   readonly exited: Promise<number | null>;
 }
 
-/** Above the trigger's largest body setting (10 MB): a bigger body still reaches it as too large (413). */
-const RAW_LIMIT = 10 * 1024 * 1024 + 1;
-
 /** settings.js of a throwaway user dir: this package from `packageRoot`, editor on 127.0.0.1, no tours. */
 export function settingsJs(packageRoot: string, port: number): string {
   return `// Generated for a throwaway Node-RED user dir (demo or test); overwritten on every start.
@@ -46,17 +43,6 @@ module.exports = {
     credentialSecret: false,
     // Loads this package the way Node-RED loads an installed module (package.json "node-red" section).
     nodesDir: [${JSON.stringify(packageRoot)}],
-    // Shopify signs the raw request body. Node-RED mounts its admin app (with a JSON body parser) before
-    // the node app, and with both at '/' every webhook passes that parser first and loses its bytes.
-    // Keep the raw bytes of POSTs under /shopify/ (the examples' trigger paths) for the Shopify trigger.
-    httpAdminMiddleware: function keepShopifyWebhookBytes(req, res, next) {
-        if (req.method !== 'POST' || !req.path.startsWith('/shopify/')) return next();
-        const chunks = [];
-        let size = 0;
-        req.on('data', (c) => { size += c.length; if (size <= ${RAW_LIMIT}) chunks.push(c); });
-        req.on('end', () => { req.body = Buffer.concat(chunks); req._body = true; next(); });
-        req.on('error', next);
-    },
     editorTheme: { tours: false, projects: { enabled: false } },
     logging: { console: { level: 'info', metrics: false, audit: false } },
     diagnostics: { enabled: false },

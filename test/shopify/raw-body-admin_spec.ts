@@ -50,6 +50,26 @@ describe('raw webhook bodies behind the admin app', () => {
     r.status.should.equal(413);
   });
 
+  it('finds the parsers on the app the admin app is mounted in (as Node-RED nests them)', async () => {
+    const paths = new Map([['/shopify/webhooks', 1024]]);
+    const editorApi = express();
+    editorApi.use(express.json());
+    const runtimeAdmin = express(); // what nodes get as RED.httpAdmin: no parsers of its own
+    editorApi.use(runtimeAdmin);
+    const nodeApp = express();
+    nodeApp.post('/shopify/webhooks', async (req, res) => {
+      const raw = await readRawBody(req, 1024);
+      res.status(raw.ok ? 200 : raw.status).type('text').send(raw.ok ? raw.body.toString('utf8') : raw.reason);
+    });
+    keepRawBodiesBeforeAdminParsers(runtimeAdmin, paths).should.be.true();
+    const app = express();
+    app.use('/', editorApi);
+    app.use('/', nodeApp);
+    const r = await request(app).post('/shopify/webhooks').set('content-type', 'application/json').send(body);
+    r.status.should.equal(200);
+    r.text.should.equal(body);
+  });
+
   it('installs once and does nothing when no body parser is in the way', () => {
     const paths = new Map<string, number>();
     const admin = express();

@@ -128,12 +128,18 @@ interface ExpressLike {
  * has no body parser in the way (separate roots, the test helper).
  */
 export function keepRawBodiesBeforeAdminParsers(adminApp: unknown, paths: ReadonlyMap<string, number>): boolean {
-  const app = adminApp as ExpressLike & { [KEPT]?: boolean };
-  if (!app || typeof app.use !== 'function' || app[KEPT]) return !!app?.[KEPT];
-  const stack = (app._router ?? app.router)?.stack;
-  if (!stack) return false;
-  const at = stack.findIndex((l) => l.name === 'jsonParser' || l.name === 'urlencodedParser');
-  if (at < 0) return false;
+  // RED.httpAdmin is the runtime's admin app, mounted inside the editor API's app that carries the
+  // parsers: look up the chain of parent apps (express sets `parent` when an app is mounted).
+  let app = adminApp as (ExpressLike & { [KEPT]?: boolean; parent?: unknown }) | undefined;
+  let stack: { name?: string }[] | undefined;
+  let at = -1;
+  for (; app && typeof app.use === 'function'; app = app.parent as typeof app) {
+    if (app[KEPT]) return true;
+    stack = routerStack(app);
+    at = stack?.findIndex((l) => l.name === 'jsonParser' || l.name === 'urlencodedParser') ?? -1;
+    if (at >= 0) break;
+  }
+  if (!app || !stack || at < 0) return false;
   app.use(function shopifyWebhookRawBody(req: Req, _res: Res, next: NextFn) {
     if (req.method !== 'POST' || req._body) return next();
     const pathname = (req.url ?? '').split('?')[0] ?? '';
@@ -158,6 +164,16 @@ export function keepRawBodiesBeforeAdminParsers(adminApp: unknown, paths: Readon
   return true;
 }
 const KEPT = Symbol.for('node-red-contrib-shopify-d365.rawBodies');
+
+/** express 4 keeps the router at `_router` (its `router` getter throws); express 5 at `router`. */
+function routerStack(app: ExpressLike): { name?: string }[] | undefined {
+  if (app._router) return app._router.stack;
+  try {
+    return app.router?.stack;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The full URL path a route on httpNode answers at: httpNodeRoot + path, without a trailing slash. */
 export function fullNodePath(httpNodeRoot: unknown, path: string): string {
