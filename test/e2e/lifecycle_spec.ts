@@ -377,6 +377,16 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     // The same event again is a no-op.
     const again = (await toWriter('orders/updated', updated)).msg;
     again.writer.action.should.equal('unchanged');
+
+    // After a partial shipment the order is released: a new address is a conflict for a person, not a BC error.
+    const seq = so.salesOrderLines.find((l: any) => l.lineObjectNumber === 'IPOD2008RED').sequence;
+    await shipInBc(so.number, { lines: [{ sequence: seq, quantity: 1 }] });
+    const moved = shop.updateOrder(Number(order.id), { shippingAddress: { address1: '2 Other Road' } });
+    const r2 = await toWriter('orders/updated', moved);
+    r2.out.should.equal('fail');
+    r2.msg.findings.should.containDeep([{ check: 'd365-order-writer', code: 'UPDATE_CONFLICT', path: 'shipping_address' }]);
+    r2.msg.findings[0].message.should.match(/released in D365/);
+    bc.order(order.name)!.shipToAddressLine1!.should.equal('1 New Street');
   });
 
   it('a 60-line order: the sender reads every fulfillment-order line in pages under Shopify\'s 1000-point query limit', async () => {

@@ -386,6 +386,12 @@ export class OrderWriter {
     (plan.note?.add ?? []).forEach((text, i) => request.push({ method: 'POST', path: `${base}/salesOrderLines`, body: { sequence: maxSeq + (i + 1) * 10000, lineType: 'Comment', description: text } }));
     const blocking = hasBlocking(plan.findings as Finding[]);
     if (this.d.dryRun) return { ok: !blocking, action: 'dry-run', findings: plan.findings, request };
+    if (request.length && typeof so.status === 'string' && so.status !== 'Draft') {
+      // BC changes a released order only after it is reopened, which API v2.0 cannot do.
+      const what = [...(Object.keys(plan.header).length ? ['ship-to address'] : []), ...(plan.note ? ['note'] : [])].join(' and ');
+      return fail([...plan.findings, { code: 'UPDATE_CONFLICT', severity: 'error', path: plan.note && !Object.keys(plan.header).length ? 'note' : 'shipping_address',
+        message: `the ${what} changed in Shopify, but sales order ${so.number} is released in D365: reopen it and send the update again` }]);
+    }
     const changes: string[] = [];
     if (Object.keys(plan.header).length) {
       await withRetry(this.retry, () => this.d.bc.patch(base, plan.header, so['@odata.etag'] ?? '*'));
