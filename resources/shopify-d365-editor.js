@@ -9,7 +9,7 @@
  *   ShopifyD365Editor.validators.*                        reusable cell validators (value -> true | message)
  *   ShopifyD365Editor.mappingTable(selector, {columns:[{key,label,width,type,options,placeholder,validate}], rows, name})
  *     -> {getRows(), setRows(rows), validate()}         editableList rows (add/remove/reorder) + CSV import/export
- *   ShopifyD365Editor.settings.*                          whole-setting validators (decimal, wholeNumber, cacheTtl, cacheMax)
+ *   ShopifyD365Editor.settings.*                          whole-setting validators (v, opt) -> true | message (decimal, wholeNumber, cacheTtl, cacheMax)
  *   ShopifyD365Editor.checkDefaults(RED, connection, own) -> defaults: name, [connection], mode, then own
  *   ShopifyD365Editor.rowsValidator(columnsFn)            defaults.<table>.validate for a mapping table
  *   ShopifyD365Editor.strategyList(selector, {labels, strategies, onChange}) -> {current()}
@@ -112,19 +112,20 @@
     },
   };
 
-  // Whole-setting validators (value -> true | message), shared by the check dialogs. Like the dialogs'
-  // own, each declares one parameter; keep them in step with the zod config schemas.
+  // Whole-setting validators (value -> true | message), shared by the check dialogs. Each declares
+  // (v, opt): Node-RED 4 takes a returned message as "invalid" only from a two-parameter validator
+  // (a one-parameter one's message counts as valid). Keep them in step with the zod config schemas.
   var settings = {
-    decimal: function (v) { return /^\s*\d+(\.\d+)?\s*$/.test(String(v)) ? true : 'must be a non-negative decimal number'; },
+    decimal: function (v, opt) { return /^\s*\d+(\.\d+)?\s*$/.test(String(v)) ? true : 'must be a non-negative decimal number'; },
     wholeNumber: function (what, min, max) {
-      return function (v) {
+      return function (v, opt) {
         var s = String(v == null ? '' : v).trim();
         if (s === '') return true;
         return /^\d+$/.test(s) && Number(s) >= min && Number(s) <= max ? true : what + ': a whole number from ' + min + ' to ' + max;
       };
     },
-    cacheTtl: function (v) { return /^\s*\d*\s*$/.test(String(v)) && Number(v) <= 86400 ? true : 'cache TTL: whole seconds, 0 to 86400'; },
-    cacheMax: function (v) { return /^\s*\d*\s*$/.test(String(v)) && (String(v).trim() === '' || Number(v) >= 1) ? true : 'cache size: a whole number of at least 1'; },
+    cacheTtl: function (v, opt) { return /^\s*\d*\s*$/.test(String(v)) && Number(v) <= 86400 ? true : 'cache TTL: whole seconds, 0 to 86400'; },
+    cacheMax: function (v, opt) { return /^\s*\d*\s*$/.test(String(v)) && (String(v).trim() === '' || Number(v) >= 1) ? true : 'cache size: a whole number of at least 1'; },
   };
 
   /**
@@ -141,7 +142,7 @@
 
   /** A `defaults.<table>.validate` for a mapping table whose columns come from `columns()`. */
   function rowsValidator(columns) {
-    return function (rows) { return validateRows(rows, columns()); };
+    return function (rows, opt) { return validateRows(rows, columns()); };
   }
 
   function strategyEnabled(strategies, name) {

@@ -6,7 +6,7 @@ import path from 'path';
 import vm from 'vm';
 
 export interface EditorDef {
-  defaults: Record<string, { value: unknown; validate?: (this: unknown, v: unknown) => unknown }>;
+  defaults: Record<string, { value: unknown; validate?: (this: unknown, v: unknown, opt?: unknown) => unknown }>;
   outputs: number;
   outputLabels: string[];
   icon: string;
@@ -20,7 +20,7 @@ export function loadEditorDef(type: string): EditorDef {
   let def: any;
   const RED = {
     nodes: { registerType: (t: string, d: unknown) => { t.should.equal(type); def = d; } },
-    validators: { regex: (re: RegExp) => (v: unknown) => re.test(String(v)) },
+    validators: { regex: (re: RegExp) => (v: unknown, _opt?: unknown) => re.test(String(v)) },
   };
   vm.runInNewContext(js, { RED, window, $: () => { throw new Error('no DOM'); } });
   // Values made in the vm have its own Array/Object prototypes (no `should` getter): bring them over.
@@ -28,11 +28,17 @@ export function loadEditorDef(type: string): EditorDef {
 }
 
 
-/** Every validator's complaint for a node's settings, as "prop: message". */
+/**
+ * Every validator's complaint for a node's settings, as "prop: message", read the way Node-RED 4's
+ * validateNodeProperty reads it: a message string counts only from a validator declaring (v, opt); from a
+ * one-parameter validator it is coerced to true ("valid"), so such a validator's complaints vanish here too.
+ */
 export function editorErrors(def: EditorDef, node: Record<string, unknown>): string[] {
   return Object.entries(def.defaults).flatMap(([k, d]) => {
-    const r = d.validate ? d.validate.call(node, node[k]) : true;
-    return r === true ? [] : [`${k}: ${Array.isArray(r) ? Array.from(r).join('; ') : String(r)}`];
+    if (!d.validate) return [];
+    const r = d.validate.call(node, node[k], {});
+    const taken = (d.validate.length === 2 && typeof r === 'string') || Array.isArray(r) ? r : !!r;
+    return taken === true ? [] : [`${k}: ${Array.isArray(taken) ? Array.from(taken).join('; ') : String(taken)}`];
   });
 }
 
