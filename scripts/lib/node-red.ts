@@ -13,6 +13,8 @@ export interface NodeRedOptions {
   /** Where Node-RED's own console output goes (a file), so the demo's output stays readable. */
   logFile?: string;
   startTimeoutMs?: number;
+  /** More settings.js entries (plain JSON values), e.g. adminAuth for a test of the admin API's permissions. */
+  extraSettings?: Record<string, unknown>;
 }
 
 export interface NodeRed {
@@ -32,7 +34,7 @@ export interface NodeRed {
 }
 
 /** settings.js of a throwaway user dir: this package from `packageRoot`, editor on 127.0.0.1, no tours. */
-export function settingsJs(packageRoot: string, port: number): string {
+export function settingsJs(packageRoot: string, port: number, extra: Record<string, unknown> = {}): string {
   return `// Generated for a throwaway Node-RED user dir (demo or test); overwritten on every start.
 module.exports = {
     uiHost: '127.0.0.1',
@@ -47,7 +49,7 @@ module.exports = {
     logging: { console: { level: 'info', metrics: false, audit: false } },
     diagnostics: { enabled: false },
     telemetry: { enabled: false },
-};
+${Object.entries(extra).map(([k, v]) => `    ${JSON.stringify(k)}: ${JSON.stringify(v)},\n`).join('')}};
 `;
 }
 
@@ -56,7 +58,7 @@ const API = { 'Node-RED-API-Version': 'v2' };
 /** Starts Node-RED 4.1 as a child process on 127.0.0.1 with a fresh settings.js in `userDir`. */
 export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRed> {
   mkdirSync(opts.userDir, { recursive: true });
-  writeFileSync(path.join(opts.userDir, 'settings.js'), settingsJs(opts.packageRoot, opts.port));
+  writeFileSync(path.join(opts.userDir, 'settings.js'), settingsJs(opts.packageRoot, opts.port, opts.extraSettings));
   const redJs = require.resolve('node-red/red.js', { paths: [opts.packageRoot] });
   const child: ChildProcess = spawn(process.execPath, [redJs, '-u', opts.userDir, '-p', String(opts.port)], {
     cwd: opts.userDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false' },
@@ -90,7 +92,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRed> {
     if (hasExited) throw new Error(`Node-RED exited while starting:\n${lines.slice(-20).join('\n')}`);
     try {
       const r = await http.get('/settings', { timeout: 2000, validateStatus: () => true });
-      if (r.status === 200) break;
+      if (r.status === 200 || r.status === 401) break; // 401: up, behind adminAuth
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {
       await stop();
