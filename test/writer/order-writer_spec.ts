@@ -241,6 +241,21 @@ describe('writer: lifecycle', () => {
     (await setup().writer.handle(msg('refunds/create', refund(7002, [{ line_item_id: 1, quantity: 1, restock_type: 'return' }])))).action.should.equal('not-in-erp');
   });
 
+  it('an orders/updated that is the first word of an order creates it, if it came through the router', async () => {
+    const { bc, writer } = setup();
+    const update = createMsg({ topic: 'orders/updated', shopify: { shop: SHOP, topic: 'orders/updated', source: 'reconcile' } });
+    const unchecked = await writer.handle(update);
+    unchecked.ok.should.be.false();
+    unchecked.findings.should.containDeep([{ code: 'UPDATE_BEFORE_CREATE' }]);
+    (bc.sets.salesOrders ?? []).length.should.equal(0);
+    const routed = await writer.handle({ ...update, routing: { decision: 'clean', at: '2026-03-10T16:00:00Z', attempts: 0 } });
+    routed.should.containEql({ ok: true, action: 'created' });
+    bc.sets.salesOrders!.length.should.equal(1);
+    // The late orders/create of the same order is then a no-op.
+    (await writer.handle(createMsg())).should.containEql({ ok: true, action: 'exists' });
+    bc.sets.salesOrders!.length.should.equal(1);
+  });
+
   it('orders/updated applies address and note changes, and flags line changes as UPDATE_CONFLICT', async () => {
     const { writer, so } = await created();
     const o = order1001();

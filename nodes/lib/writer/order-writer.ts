@@ -370,8 +370,15 @@ export class OrderWriter {
     const order = parseOrder(msg.payload);
     const orderId = String(order.id);
     const rec = await this.d.journal.getOrder(shop, orderId);
-    if (!rec?.documents.salesOrderId || rec.state === 'cancelled') return { ok: true, action: 'not-in-erp', findings: [] };
+    if (rec?.state === 'cancelled') return { ok: true, action: 'not-in-erp', findings: [] };
     if (order.cancelled_at) return { ok: true, action: 'skipped', findings: [] }; // orders/cancelled carries the rule
+    if (!rec?.documents.salesOrderId) {
+      // Shopify does not order its webhooks, and the journal drops an orders/create older than an update
+      // it already has; reconciliation also emits orders/updated. So an update can be the first we see
+      // of an order: create it, provided it came through the checks and the exception router.
+      if (msg.routing) return this.create(shop, msg);
+      return fail([{ code: 'UPDATE_BEFORE_CREATE', severity: 'error', message: `orders/updated for ${order.name}, which is not in D365 yet and did not come through the exception router: route orders/updated through the checks so the order can be created` }]);
+    }
     const so = await this.openOrder(rec);
     if (!so) {
       return fail([{ code: 'UPDATE_CONFLICT', severity: 'error', message: `the order changed in Shopify but sales order ${rec.documents.salesOrder} is no longer open in D365` }]);
