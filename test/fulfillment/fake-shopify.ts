@@ -3,6 +3,8 @@ import type { ShopifyAdminApi } from '../../nodes/lib/shopify/admin-api';
 interface FoLine { id: string; lineItemId: string; sku: string; total: number; remaining: number }
 interface Fo { id: string; status: string; location: string; lines: FoLine[] }
 
+const lineView = (l: FoLine) => ({ id: l.id, remainingQuantity: l.remaining, sku: l.sku, lineItem: { id: `gid://shopify/LineItem/${l.lineItemId}`, sku: l.sku } });
+
 /** A Shopify order with fulfillment orders, answering the sender's and writer's operations by name. */
 export class FakeShopify implements ShopifyAdminApi {
   fos: Fo[] = [];
@@ -19,14 +21,33 @@ export class FakeShopify implements ShopifyAdminApi {
       lines: lines.map((l) => ({ id: `gid://shopify/FulfillmentOrderLineItem/${++this.n}`, lineItemId: l.lineItemId, sku: l.sku, total: l.quantity, remaining: l.quantity })) });
   }
 
+  /** Page sizes the sender's queries ask for (its first read: 10 fulfillment orders, 30 lines each). */
+  pageSize = { fos: 10, lines: 30 };
+  /** Operations received, by name (to count paging requests). */
+  ops: string[] = [];
+
+  private page<X, Y>(all: X[], size: number, after: string | undefined, view: (x: X) => Y) {
+    const start = after ? Number(after) : 0;
+    const end = Math.min(all.length, start + size);
+    return { pageInfo: { hasNextPage: end < all.length, endCursor: String(end) }, nodes: all.slice(start, end).map(view) };
+  }
+
   async graphql<T>(query: string, v: any = {}): Promise<T> {
-    const op = /(?:query|mutation)\s+(\w+)/.exec(query)![1];
+    const op = /(?:query|mutation)\s+(\w+)/.exec(query)![1]!;
+    this.ops.push(op);
     if (op === 'd365FindOrder') return { orders: { nodes: v.q === `name:"${this.order.name}"` ? [this.order] : [] } } as T;
-    if (op === 'd365FulfillmentOrders') {
-      return { order: v.id !== this.order.id ? null : { ...this.order,
-        fulfillmentOrders: { nodes: this.fos.map((fo) => ({ id: fo.id, status: fo.status, assignedLocation: { location: { id: `gid://shopify/Location/${fo.location}`, legacyResourceId: fo.location } },
-          lineItems: { nodes: fo.lines.map((l) => ({ id: l.id, remainingQuantity: l.remaining, sku: l.sku, lineItem: { id: `gid://shopify/LineItem/${l.lineItemId}`, sku: l.sku } })) } })) },
+    if (op === 'd365FulfillmentOrders' || op === 'd365MoreFulfillmentOrders') {
+      if (v.id !== this.order.id) return { order: null } as T;
+      const fulfillmentOrders = this.page(this.fos, this.pageSize.fos, v.after, (fo) => ({ id: fo.id, status: fo.status,
+        assignedLocation: { location: { id: `gid://shopify/Location/${fo.location}`, legacyResourceId: fo.location } },
+        lineItems: this.page(fo.lines, this.pageSize.lines, undefined, lineView) }));
+      if (op === 'd365MoreFulfillmentOrders') return { order: { fulfillmentOrders } } as T;
+      return { order: { ...this.order, fulfillmentOrders,
         fulfillments: this.fulfillments.map((f) => ({ id: f.id, trackingInfo: f.tracking ? [{ number: f.tracking.number }] : [], location: { legacyResourceId: f.location } })) } } as T;
+    }
+    if (op === 'd365MoreFulfillmentOrderLines') {
+      const fo = this.fos.find((f) => f.id === v.id);
+      return { fulfillmentOrder: fo ? { lineItems: this.page(fo.lines, 200, v.after, lineView) } : null } as T;
     }
     if (op === 'd365FulfillmentCreate') {
       const input = v.fulfillment;

@@ -61,6 +61,19 @@ describe('fulfillment: sender', () => {
     shopify.fos[0]!.lines[0]!.remaining.should.equal(1);
   });
 
+  it('reads every fulfillment order and line across pages (12 locations, 70 lines at one)', async () => {
+    const { shopify, sender } = setup();
+    shopify.fos = [];
+    const many = Array.from({ length: 70 }, (_, i) => ({ lineItemId: String(9000 + i), sku: `SKU${i}`, quantity: 1 }));
+    shopify.addFo('1', many);
+    for (let i = 2; i <= 12; i++) shopify.addFo(String(i), [{ lineItemId: String(100 + i), sku: `LOC${i}`, quantity: 1 }]);
+    const r = await sender.send(shipment('SSHP7', [{ lineObjectNumber: 'SKU69', quantity: 1 }, { lineObjectNumber: 'LOC12', quantity: 1 }], '1Z070'));
+    r.should.containEql({ ok: true, action: 'fulfilled' });
+    shopify.fulfillments.map((f) => [f.location, f.lines.length]).sort().should.eql([['1', 1], ['12', 1]]);
+    shopify.ops.filter((o) => o === 'd365MoreFulfillmentOrders').length.should.equal(1);
+    shopify.ops.filter((o) => o === 'd365MoreFulfillmentOrderLines').length.should.equal(1);
+  });
+
   it('partial shipments and several locations: one fulfillmentCreate per location, IN_PROGRESS in between', async () => {
     const { shopify, sender } = setup();
     shopify.fos = [];

@@ -52,13 +52,14 @@ export interface SenderResult {
 }
 
 const FIND_ORDER = `query d365FindOrder($q: String!) { orders(first: 2, query: $q) { nodes { id legacyResourceId name } } }`;
-// Shopify refuses a query whose requested cost is over 1000 points (connection = 2 + size × item cost), so the
-// order is read in pages: 10 fulfillment orders × 40 lines (~870 points), then any further pages of either.
+// Shopify refuses a query whose requested cost is over 1000 points (connection = 2 + size × item cost; sized lists
+// may be charged per requested element too), so the order is read in pages: 10 fulfillment orders × 30 lines and
+// 50 fulfillments (≤ ~810 points either way), then any further pages of either.
 const FO_FIELDS = `fragment d365Fo on FulfillmentOrder { id status assignedLocation { location { id legacyResourceId } }
-  lineItems(first: 40) { pageInfo { hasNextPage endCursor } nodes { id remainingQuantity sku lineItem { id sku } } } }`;
+  lineItems(first: 30) { pageInfo { hasNextPage endCursor } nodes { id remainingQuantity sku lineItem { id sku } } } }`;
 const READ_ORDER = `query d365FulfillmentOrders($id: ID!) { order(id: $id) { id name
   fulfillmentOrders(first: 10) { pageInfo { hasNextPage endCursor } nodes { ...d365Fo } }
-  fulfillments(first: 100) { id trackingInfo(first: 5) { number } location { legacyResourceId } } } }
+  fulfillments(first: 50) { id trackingInfo(first: 1) { number } location { legacyResourceId } } } }
 ${FO_FIELDS}`;
 const MORE_FOS = `query d365MoreFulfillmentOrders($id: ID!, $after: String) { order(id: $id) {
   fulfillmentOrders(first: 10, after: $after) { pageInfo { hasNextPage endCursor } nodes { ...d365Fo } } } }
