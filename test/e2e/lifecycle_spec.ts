@@ -484,10 +484,9 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     done.map((m) => [m.topic, m.fulfillment?.action]).sort().should.eql([['d365/order-status', undefined], ['d365/shipment', 'fulfilled']]);
   });
 
-  // Pending a router change: on a re-check release the router must drop the writer's findings of the failed attempt
-  // (check d365-order-writer). The checks replace only their own findings and the writer runs after the router, so
-  // today its D365_UNAVAILABLE comes back into the router on every retry and the order ends up held, never created.
-  it.skip('D365 down while creating → writer failure retried by the router → created once D365 answers', async () => {
+  // The router clears findings on a re-check emission, so the writer's D365_UNAVAILABLE of the failed attempt does not
+  // come back into the router on every retry.
+  it('D365 down while creating → writer failure retried by the router → created once D365 answers', async () => {
     await loadWithRetryLoop('20ms, 20ms, 20ms');
     bc.failNext(3, 504, { method: 'POST', entity: 'salesOrders' });
     const order = placeSample();
