@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
@@ -81,21 +81,20 @@ export async function startRig(o: { bc?: BcSimOptionsInput; shopify?: ShopifySim
 }
 
 /**
- * The pid of the Node-RED process started with this (unique, temporary) user dir: startNodeRed does
- * not expose its child, and a crash test must SIGKILL exactly that process.
+ * The pid of the Node-RED process started in this (unique, temporary) user dir: startNodeRed does not
+ * expose its child, Node-RED overwrites its command line (process.title), but the child's working
+ * directory is its user dir. A crash test must SIGKILL exactly that process.
  */
 function nodeRedPid(userDir: string): number {
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (readlinkSync(`/proc/${entry}/cwd`) === userDir) return Number(entry);
     } catch {
-      continue;
+      // gone, or not ours to read
     }
-    if (argv.some((a) => a.endsWith('red.js')) && argv.includes(userDir)) return Number(entry);
   }
-  throw new Error(`no Node-RED process with user dir ${userDir}`);
+  throw new Error(`no Node-RED process running in ${userDir}`);
 }
 
 export interface Counts { sent: number; created: number; held: number; duplicated: number; lost: number; failed: number }
