@@ -63,7 +63,7 @@ describe('faults: duplicate and out-of-order webhook deliveries', function () {
   }
 
   it('creates each order exactly once, and later edits delivered twice and out of order leave it in its latest state', async () => {
-    await scenario(scaled(400), (i) => i % 4 === 0 && i % 10 !== 9, false);
+    await scenario(scaled(300), (i) => i % 4 === 0 && i % 10 !== 9, false);
   });
 
   // BUG (journal + writer, reported): an orders/updated that overtakes its orders/create makes the create

@@ -16,7 +16,7 @@ describe('faults: ERP storm (30% 429/503/504, lost responses after commit)', fun
     const r = rig;
     const shop = r.sims.shopify;
     const orders: Order[] = [];
-    const n = scaled(250);
+    const n = scaled(200);
     for (let i = 0; i < n; i++) {
       orders.push(shop.placeOrder(i % 10 === 9
         ? { customer: 'random', faults: ['missing_shipping_address'] }
