@@ -39,6 +39,15 @@ describe('writer: create exactly once', () => {
     bc.sets.salesOrders!.length.should.equal(1);
   });
 
+  it('spends one D365 call on an order the journal has never seen; "always" verifies first', async () => {
+    const fresh = setup();
+    await fresh.writer.handle(createMsg());
+    fresh.bc.calls.filter((c) => c.path.startsWith('salesOrders')).map((c) => c.method).should.eql(['POST']);
+    const careful = setup({ verifyBeforeCreate: 'always' });
+    await careful.writer.handle(createMsg());
+    careful.bc.calls.filter((c) => c.path.startsWith('salesOrders')).map((c) => c.method).should.eql(['GET', 'POST']);
+  });
+
   it('a create whose response is lost makes exactly one D365 order (found by externalDocumentNumber)', async () => {
     const { bc, journal, writer } = setup();
     bc.loseNextPostTo = 'salesOrders';

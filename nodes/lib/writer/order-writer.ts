@@ -149,8 +149,10 @@ export class OrderWriter {
       lines: JSON.stringify(built.lines), shipping: JSON.stringify(built.shipping),
     };
     const findExisting = () => this.findByExternalNo('salesOrders', order.name);
-    // D365 is asked even when the journal knows nothing: a create whose response was lost, or a journal restored from backup.
-    let so = await withRetry(this.retry, findExisting);
+    // The intent ('creating') is committed before every POST, so only an order with an earlier attempt can be in
+    // D365 already (e.g. a create whose response was lost); 'always' also covers a journal restored from backup.
+    const attempted = rec?.state === 'creating' || rec?.state === 'failed';
+    let so = attempted || this.d.settings.verifyBeforeCreate === 'always' ? await withRetry(this.retry, findExisting) : undefined;
     let action: WriterAction = 'exists';
     if (!so) {
       const intent = await this.d.journal.transitionOrder(shop, orderId, PRE_CREATE, 'creating',

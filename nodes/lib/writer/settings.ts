@@ -21,6 +21,11 @@ export const WriterSettings = z.object({
   /** Which orders/updated changes may be applied to the open sales order. */
   applyAddress: Flag(true),
   applyNote: Flag(true),
+  /** When to ask D365 for an order with the same externalDocumentNumber before creating: only after an
+   * earlier attempt the journal recorded (its intent is written before every POST, so an order it has never
+   * seen cannot exist in D365 through us: one call per order), or always (also catches orders keyed in by
+   * hand, or a journal restored from an old backup: two calls per order). */
+  verifyBeforeCreate: z.enum(['after-attempt', 'always']).default('after-attempt'),
   /** Attempts for a transient D365 failure (first try included). */
   attempts: z.coerce.number().int().min(1).max(10).default(3),
   retryBaseMs: z.coerce.number().int().min(0).max(60_000).default(1000),
