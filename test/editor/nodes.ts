@@ -27,13 +27,7 @@ export interface Invalid {
   value: string;
   /** what the editor then reports in node.validationErrors (the property name or the validator's message) */
   error: string;
-  /** the editor does not catch it yet: listed as a pending test with this reason until the .html is fixed */
-  knownBug?: string;
 }
-
-// Node-RED 4 only takes a validator's message when the function declares two parameters (v, opt);
-// a one-parameter validator's message string is coerced to `true`, i.e. "valid".
-const ONE_ARG = 'validator returns a message but declares one parameter, so Node-RED treats the message as valid (declare `function (v, opt)`)';
 
 export interface NodeCase {
   type: string;
@@ -124,7 +118,8 @@ export const NODES: NodeCase[] = [
   },
   {
     type: 'd365-customer-matcher', label: 'customer matcher', refs: { connection: 'd365-connection' },
-    invalid: [{ prop: 'cacheSize', value: '5', error: 'cache size: a whole number from 10 to 1000000', knownBug: ONE_ARG }],
+    invalid: [{ prop: 'cacheSize', value: '5', error: 'cache size: a whole number from 10 to 1000000' },
+      { prop: 'cacheTtlS', value: '90000', error: 'cache TTL (s): a whole number from 0 to 86400' }],
     async fill(f) {
       await f.select('mode', 'divert');
       await f.text('cacheTtlS', '120');
@@ -134,54 +129,66 @@ export const NODES: NodeCase[] = [
   },
   {
     type: 'd365-sku-validator', label: 'SKU validator', refs: { connection: 'd365-connection' },
-    invalid: [{ prop: 'separator', value: '', error: 'separator: 1 to 5 characters', knownBug: ONE_ARG }],
+    invalid: [{ prop: 'separator', value: '', error: 'separator: 1 to 5 characters' },
+      { prop: 'cacheTtlS', value: '-1', error: 'cache TTL (s): a whole number from 0 to 86400' },
+      { prop: 'cacheSize', value: '2000000', error: 'cache size: a whole number from 10 to 1000000' }],
     async fill(f) {
       await f.text('separator', '/');
       await f.select('caseRule', 'exact');
       await f.select('nonInventory', 'block');
+      await f.text('cacheTtlS', '600');
+      await f.text('cacheSize', '20000');
     },
-    stored: { separator: '/', caseRule: 'exact', nonInventory: 'block', connection: SEED_CONFIG.connection },
+    stored: { separator: '/', caseRule: 'exact', nonInventory: 'block', cacheTtlS: '600', cacheSize: '20000', connection: SEED_CONFIG.connection },
   },
   {
     type: 'd365-price-check', label: 'price check', refs: { connection: 'd365-connection' },
-    invalid: [{ prop: 'companyCurrency', value: 'E1', error: 'Invalid input pattern' }, { prop: 'totalsTolerance', value: 'abc', error: 'must be a non-negative decimal number', knownBug: ONE_ARG }],
+    invalid: [{ prop: 'companyCurrency', value: 'E1', error: 'Invalid input pattern' }, { prop: 'totalsTolerance', value: 'abc', error: 'must be a non-negative decimal number' },
+      { prop: 'cacheTtlS', value: '90000', error: 'cache TTL: whole seconds, 0 to 86400' }, { prop: 'cacheMax', value: '0', error: 'cache size: a whole number of at least 1' }],
     async fill(f) {
       await f.text('companyCurrency', 'EUR');
       await f.text('totalsTolerance', '0.05');
       await f.select('zeroPrice', 'error');
       await f.text('cacheTtlS', '60');
+      await f.text('cacheMax', '500');
     },
-    stored: { companyCurrency: 'EUR', totalsTolerance: '0.05', zeroPrice: 'error', cacheTtlS: '60', connection: SEED_CONFIG.connection },
+    stored: { companyCurrency: 'EUR', totalsTolerance: '0.05', zeroPrice: 'error', cacheTtlS: '60', cacheMax: '500', connection: SEED_CONFIG.connection },
   },
   {
     type: 'd365-tax-check', label: 'tax check',
-    invalid: [{ prop: 'tolerancePct', value: '150', error: 'percent tolerance: 0 to 100', knownBug: ONE_ARG },
-      { prop: 'toleranceAbs', value: '-1', error: 'must be a non-negative decimal number', knownBug: ONE_ARG }],
+    invalid: [{ prop: 'tolerancePct', value: '150', error: 'percent tolerance: 0 to 100' },
+      { prop: 'toleranceAbs', value: '-1', error: 'must be a non-negative decimal number' },
+      { prop: 'cacheTtlS', value: 'hour', error: 'cache TTL: whole seconds, 0 to 86400' }, { prop: 'cacheMax', value: '1.5', error: 'cache size: a whole number of at least 1' }],
     async fill(f) {
       await f.select('connection', SEED_CONFIG.connection);
       await f.select('mode', 'divert');
       await f.text('toleranceAbs', '0.02');
       await f.text('tolerancePct', '1');
       await f.check('taxShipping', false);
+      await f.text('cacheTtlS', '120');
+      await f.text('cacheMax', '100');
     },
-    stored: { mode: 'divert', toleranceAbs: '0.02', tolerancePct: '1', taxShipping: false, connection: SEED_CONFIG.connection },
+    stored: { mode: 'divert', toleranceAbs: '0.02', tolerancePct: '1', taxShipping: false, cacheTtlS: '120', cacheMax: '100', connection: SEED_CONFIG.connection },
   },
   {
     type: 'd365-inventory-gate', label: 'inventory gate', refs: { connection: 'd365-connection', journal: 'order-journal' },
-    invalid: [{ prop: 'refreshBelow', value: 'x', error: 'refresh threshold: a whole number from 0 to 1000000', knownBug: ONE_ARG }],
+    invalid: [{ prop: 'refreshBelow', value: 'x', error: 'refresh threshold: a whole number from 0 to 1000000' },
+      { prop: 'safetyStock', value: '1.5', error: 'default safety stock: a whole number from 0 to 1000000000' },
+      { prop: 'cacheTtlS', value: '4000', error: 'stock cache TTL (s): a whole number from 0 to 3600' }],
     async fill(f) {
       await f.select('strategy', 'split');
       await f.select('backorder', 'allow');
       await f.text('safetyStock', '2');
       await f.text('cacheTtlS', '15');
+      await f.text('refreshBelow', '3');
       await f.select('unstocked', 'skip');
     },
-    stored: { strategy: 'split', backorder: 'allow', safetyStock: '2', cacheTtlS: '15', unstocked: 'skip',
+    stored: { strategy: 'split', backorder: 'allow', safetyStock: '2', cacheTtlS: '15', refreshBelow: '3', unstocked: 'skip',
       connection: SEED_CONFIG.connection, journal: SEED_CONFIG.journal },
   },
   {
     type: 'order-exception-router', label: 'exception router', refs: { journal: 'order-journal' },
-    invalid: [{ prop: 'retryPollS', value: 'often', error: 'Invalid number' }, { prop: 'retrySchedule', value: 'soon', error: 'a list like 1m, 5m, 15m, 1h', knownBug: ONE_ARG }],
+    invalid: [{ prop: 'retryPollS', value: 'often', error: 'Invalid number' }, { prop: 'retrySchedule', value: 'soon', error: 'a list like 1m, 5m, 15m, 1h' }],
     async fill(f) {
       await f.text('name', 'holds');
       await f.text('retrySchedule', '30s, 2m');
@@ -191,20 +198,22 @@ export const NODES: NodeCase[] = [
   },
   {
     type: 'd365-order-writer', label: 'order writer', refs: { connection: 'd365-connection', journal: 'order-journal' },
-    invalid: [{ prop: 'localCurrency', value: 'E1', error: 'Invalid input pattern' }, { prop: 'attempts', value: '0', error: 'attempts: a whole number from 1 to 10', knownBug: ONE_ARG }],
+    invalid: [{ prop: 'localCurrency', value: 'E1', error: 'Invalid input pattern' }, { prop: 'attempts', value: '0', error: 'attempts: a whole number from 1 to 10' },
+      { prop: 'retryBaseMs', value: '-5', error: 'back-off: 0 to 60000 ms' }],
     async fill(f) {
       await f.select('shippingMode', 'charge');
       await f.text('shippingChargeNo', 'S-FREIGHT');
-      await f.text('localCurrency', 'EUR');
+      await f.text('localCurrency', 'eur'); // saved upper-case
       await f.text('attempts', '5');
+      await f.text('retryBaseMs', '250');
       await f.check('writeBack', false);
     },
-    stored: { shippingMode: 'charge', shippingChargeNo: 'S-FREIGHT', localCurrency: 'EUR', attempts: '5', writeBack: false,
+    stored: { shippingMode: 'charge', shippingChargeNo: 'S-FREIGHT', localCurrency: 'EUR', attempts: '5', retryBaseMs: '250', writeBack: false,
       connection: SEED_CONFIG.connection, journal: SEED_CONFIG.journal },
   },
   {
     type: 'd365-trigger', label: 'D365 events', refs: { connection: 'd365-connection', journal: 'order-journal' },
-    invalid: [{ prop: 'intervalS', value: '1', error: 'interval: 5 to 86400 seconds', knownBug: ONE_ARG }],
+    invalid: [{ prop: 'intervalS', value: '1', error: 'interval: 5 to 86400 seconds' }],
     async fill(f) {
       await f.text('intervalS', '300');
       await f.check('orderStatus', true);
@@ -214,7 +223,8 @@ export const NODES: NodeCase[] = [
   },
   {
     type: 'shopify-fulfillment-sender', label: 'fulfillment sender', refs: { store: 'shopify-store', journal: 'order-journal' },
-    invalid: [{ prop: 'locations', value: 'EAST=main', error: 'location table line 1: the Shopify location id is a number', knownBug: ONE_ARG }],
+    invalid: [{ prop: 'locations', value: 'EAST=main', error: 'location table line 1: the Shopify location id is a number' },
+      { prop: 'carriers', value: 'UPS=UPS\nGLS', error: 'carrier table line 2: write CODE=value' }],
     async fill(f) {
       await f.check('notifyCustomer', true);
       await f.text('carriers', 'UPS=UPS\nGLS=GLS');
@@ -224,15 +234,24 @@ export const NODES: NodeCase[] = [
   },
   {
     type: 'shopify-inventory-sync', label: 'inventory sync', refs: { store: 'shopify-store', connection: 'd365-connection', journal: 'order-journal' },
-    invalid: [{ prop: 'intervalS', value: '5', error: 'interval: 0 (only on input) or 10 to 86400 seconds', knownBug: ONE_ARG }],
+    invalid: [{ prop: 'intervalS', value: '5', error: 'interval: 0 (only on input) or 10 to 86400 seconds' },
+      { prop: 'separator', value: '------', error: 'separator: 1 to 5 characters' },
+      { prop: 'safetyStock', value: '-1', error: 'default safety stock: a whole number from 0 to 1000000000' },
+      { prop: 'batchSize', value: '300', error: 'batch size: a whole number from 1 to 250' }],
     async fill(f) {
+      // At least one location must be mapped: one row added in the table.
+      const table = f.el('locations-container');
+      await table.locator('.red-ui-editableList-addButton').click();
+      const row = table.locator('ol.sd365-table > li').last();
+      await row.locator('.sd365-cell-d365Location').fill('east');
+      await row.locator('.sd365-cell-shopifyLocation').fill('655441491');
       await f.text('separator', '/');
       await f.text('safetyStock', '3');
       await f.check('subtractReservations', false);
       await f.text('intervalS', '600');
       await f.text('batchSize', '100');
     },
-    stored: { separator: '/', safetyStock: '3', subtractReservations: false, intervalS: '600', batchSize: '100',
+    stored: { locations: [{ d365Location: 'EAST', shopifyLocation: '655441491' }], separator: '/', safetyStock: '3', subtractReservations: false, intervalS: '600', batchSize: '100',
       store: SEED_CONFIG.store, connection: SEED_CONFIG.connection, journal: SEED_CONFIG.journal },
   },
 ];

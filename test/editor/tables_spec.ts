@@ -70,8 +70,8 @@ const TABLES: TableCase[] = [
     saved: [{ d365Location: 'EAST', shopifyLocation: '655441491' }, { d365Location: '', shopifyLocation: '655441492' }],
   },
   {
-    type: 'shopify-inventory-sync', props: { store: SEED_CONFIG.store, connection: SEED_CONFIG.connection, journal: SEED_CONFIG.journal },
-    container: '#node-input-sku-container', prop: 'skuMapping',
+    type: 'shopify-inventory-sync', container: '#node-input-sku-container', prop: 'skuMapping',
+    props: { store: SEED_CONFIG.store, connection: SEED_CONFIG.connection, journal: SEED_CONFIG.journal, locations: [{ d365Location: 'EAST', shopifyLocation: '655441491' }] },
     csv: 'sku,itemNumber,variantCode\nMUG-L,2000,l\n',
     saved: [{ sku: 'MUG-L', itemNumber: '2000', variantCode: 'L' }],
   },
@@ -82,6 +82,93 @@ const TABLES: TableCase[] = [
     },
     csv: 'Country (ISO),D365 customer no.\nus,WEB-US\nde,WEB-DE\n',
     saved: [{ country: 'US', customer: 'WEB-US' }, { country: 'DE', customer: 'WEB-DE' }],
+  },
+];
+
+/** A rule across a whole table or setting (checked by the property's validator, not cell by cell). */
+interface RuleCase {
+  name: string;
+  type: string;
+  props: Record<string, unknown>;
+  /** what a person does in the dialog that breaks the rule … */
+  breakIt(page: Page): Promise<void>;
+  /** … exactly what node.validationErrors then holds … */
+  errors: string[];
+  /** … and what they do in the reopened dialog to fix it */
+  fix(page: Page): Promise<void>;
+}
+
+const GATE_REFS = { connection: SEED_CONFIG.connection, journal: SEED_CONFIG.journal };
+const SYNC_REFS = { store: SEED_CONFIG.store, ...GATE_REFS };
+const csvInto = (container: string, csv: string) => async (page: Page) => {
+  const table = page.locator(container);
+  await table.scrollIntoViewIfNeeded();
+  await importCsv(page, table, csv);
+};
+const tickStrategy = async (page: Page, label: string) =>
+  page.locator('#node-input-strategies-container li', { hasText: label }).locator('input[type=checkbox]').check();
+
+const RULES: RuleCase[] = [
+  {
+    name: 'SKU mapping: the same SKU twice (case-insensitive)', type: 'd365-sku-validator', props: { connection: SEED_CONFIG.connection },
+    breakIt: csvInto('#node-input-mapping-container', 'sku,itemNumber\nMUG,2000\nmug,2001\n'),
+    errors: ['SKU mug is mapped twice (rows 1 and 2)'],
+    fix: csvInto('#node-input-mapping-container', 'sku,itemNumber\nMUG,2000\n'),
+  },
+  {
+    name: 'SKU validator: the vendor item strategy without its custom API and field', type: 'd365-sku-validator', props: { connection: SEED_CONFIG.connection },
+    breakIt: (page) => tickStrategy(page, 'vendor item number'),
+    errors: ['BC v2.0 items have no vendor item number: name the custom API page that exposes it, or use the mapping table',
+      'the vendor item strategy needs the field holding the vendor item number'],
+    async fix(page) {
+      await page.locator('#node-input-vendorItemApi').fill('contoso/items/v1.0');
+      await page.locator('#node-input-vendorItemField').fill('vendorItemNo');
+    },
+  },
+  {
+    name: 'customer matcher: a country listed twice', type: 'd365-customer-matcher', props: { connection: SEED_CONFIG.connection },
+    async breakIt(page) {
+      await tickStrategy(page, 'default customer per country');
+      await csvInto('#node-input-defaultCustomers-container', 'country,customer\nus,WEB-US\nUS,WEB-X\n')(page);
+    },
+    errors: ['country US is listed twice'],
+    fix: csvInto('#node-input-defaultCustomers-container', 'country,customer\nus,WEB-US\n'),
+  },
+  {
+    name: 'customer matcher: the stored-Shopify-id strategy without its field', type: 'd365-customer-matcher', props: { connection: SEED_CONFIG.connection },
+    breakIt: (page) => tickStrategy(page, 'stored Shopify customer id'),
+    errors: ['the stored-Shopify-id strategy needs the BC field that holds the id'],
+    fix: async (page) => page.locator('#node-input-shopifyIdField').fill('shopifyCustomerId'),
+  },
+  {
+    name: 'inventory gate: the mapped strategy without a Shopify location', type: 'd365-inventory-gate', props: { ...GATE_REFS, strategy: 'mapped' },
+    breakIt: csvInto('#node-input-locations-container', 'shopifyLocation,d365Location\n,EAST\n'),
+    errors: ['the mapped strategy needs at least one row with a Shopify location (or * for any)'],
+    fix: csvInto('#node-input-locations-container', 'shopifyLocation,d365Location\n655441491,EAST\n'),
+  },
+  {
+    name: 'inventory gate: a Shopify location mapped twice (id and gid)', type: 'd365-inventory-gate', props: { ...GATE_REFS, strategy: 'mapped' },
+    breakIt: csvInto('#node-input-locations-container', 'shopifyLocation,d365Location\n655441491,EAST\ngid://shopify/Location/655441491,WEST\n'),
+    errors: ['Shopify location 655441491 is mapped twice (rows 1 and 2)'],
+    fix: csvInto('#node-input-locations-container', 'shopifyLocation,d365Location\n655441491,EAST\n*,WEST\n'),
+  },
+  {
+    name: 'inventory gate: safety stock for one item set twice', type: 'd365-inventory-gate', props: GATE_REFS,
+    breakIt: csvInto('#node-input-safety-container', 'item,quantity\n1000:red,4\n1000:RED,5\n'),
+    errors: ['safety stock for 1000:RED is set twice (rows 1 and 2)'],
+    fix: csvInto('#node-input-safety-container', 'item,quantity\n1000:red,4\n'),
+  },
+  {
+    name: 'inventory sync: no location mapped', type: 'shopify-inventory-sync', props: SYNC_REFS,
+    breakIt: csvInto('#node-input-locations-container', 'd365Location,shopifyLocation\n'),
+    errors: ['map at least one D365 location to a Shopify location'],
+    fix: csvInto('#node-input-locations-container', 'd365Location,shopifyLocation\neast,655441491\n'),
+  },
+  {
+    name: 'inventory sync: a D365 location listed twice', type: 'shopify-inventory-sync', props: SYNC_REFS,
+    breakIt: csvInto('#node-input-locations-container', 'd365Location,shopifyLocation\neast,655441491\nEAST,655441492\n'),
+    errors: ['D365 location EAST is listed twice (rows 1 and 2)'],
+    fix: csvInto('#node-input-locations-container', 'd365Location,shopifyLocation\neast,655441491\n,655441492\n'),
   },
 ];
 
@@ -239,8 +326,24 @@ describe('editor: rule and mapping tables in a real browser', function () {
     expected[id] = { mapping: state.props.mapping };
   });
 
-  // The mapping validator returns its message from a one-parameter function, which Node-RED 4 counts as valid.
-  it('SKU mapping: the same SKU twice should mark the node invalid — KNOWN BUG: one-parameter validator, message treated as valid');
+  RULES.forEach((r, i) => {
+    it(`${r.name}: marks the node invalid with "${r.errors.join('; ')}" until fixed`, async () => {
+      const id = await addNode(page, r.type, r.props, { x: 750, y: 240 + 50 * i });
+      await openDialog(page, id);
+      await r.breakIt(page);
+      await confirm(page);
+      let state = await nodeState(page, id);
+      state.valid.should.be.false();
+      state.validationErrors.should.eql(r.errors);
+
+      await openDialog(page, id);
+      await r.fix(page);
+      await confirm(page);
+      state = await nodeState(page, id);
+      state.validationErrors.should.eql([]);
+      state.valid.should.be.true();
+    });
+  });
 
   TABLES.forEach((c, i) => {
     it(`${c.type} ${c.prop}: CSV import fills the table (${c.saved.length} rows) and Done saves it`, async () => {
