@@ -44,11 +44,14 @@ describe('editor: Import › Examples in a real browser', function () {
   for (const file of EXAMPLES) {
     it(`imports "${path.basename(file, '.json')}" with every node type known`, async () => {
       const flow = JSON.parse(readFileSync(path.join(ROOT, 'examples', file), 'utf8')) as { id: string; type: string }[];
+      const ids = flow.filter((n) => !['tab', 'group', 'junction'].includes(n.type)).map((n) => n.id);
       const tab = await openExamples(page);
       await tab.locator('.red-ui-treeList-label', { hasText: path.basename(file, '.json') }).click();
       await page.locator('#red-ui-clipboard-dialog-import-opt-new').click(); // into a new flow, beside what is there
       await page.locator('#red-ui-clipboard-dialog-ok').click();
       await page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
+      // The dialog closes first and fetches the example afterwards: wait for its nodes to arrive.
+      await page.waitForFunction((ids) => ids.some((id) => (globalThis as any).RED.nodes.node(id)), ids, { timeout: 15_000 });
       await settle(page);
       const result = await page.evaluate((ids) => {
         const RED = (globalThis as any).RED;
@@ -64,10 +67,10 @@ describe('editor: Import › Examples in a real browser', function () {
         RED.nodes.eachConfig(visit);
         const notes = Array.from((globalThis as any).document.querySelectorAll('.red-ui-notification')).map((e: any) => e.textContent);
         return { found, unknownTypes, notes };
-      }, flow.filter((n) => !['tab', 'group', 'junction'].includes(n.type)).map((n) => n.id));
+      }, ids);
       result.unknownTypes.should.eql([]);
       result.notes.filter((t: string) => /unrecognised|unknown|missing/i.test(t)).should.eql([]);
-      result.found.length.should.equal(flow.filter((n) => !['tab', 'group', 'junction'].includes(n.type)).length);
+      result.found.length.should.equal(ids.length);
     });
   }
 });

@@ -222,7 +222,12 @@ export function useEditor(): () => Editor {
   };
 }
 
-export function screenshotPath(name: string): string {
+/**
+ * Where a screenshot goes: docs/screenshots/<name> only with UPDATE_SCREENSHOTS=1, else nowhere (the
+ * screenshot is still taken, so the test still renders it), so that test runs leave the tree clean.
+ */
+export function screenshotPath(name: string): string | undefined {
+  if (process.env.UPDATE_SCREENSHOTS !== '1') return undefined;
   mkdirSync(SCREENSHOTS, { recursive: true });
   return path.join(SCREENSHOTS, name);
 }
