@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { randomUUID } from 'crypto';
 import { z } from 'zod';
-import { ORDER_TOPICS, Order, formatZodError } from './lib/contract';
+import { ORDER_TOPICS, formatZodError, safeParseOrder } from './lib/contract';
 import type { Finding, OrderMessage, ShopifyTopic } from './lib/contract';
 import type { HoldRecord, OrderJournal } from './lib/journal/journal';
 import { registerHoldsAdmin } from './lib/node-red/holds-admin';
@@ -81,7 +81,7 @@ export = function (RED: NodeAPI) {
         sendOn(0, raw, send);
         return;
       }
-      const order = Order.safeParse(msg.payload);
+      const order = safeParseOrder(msg.payload);
       const prev = (msg.routing ?? {}) as Partial<Routing>;
       const { decision, findings } = decide(order.success ? order.data : undefined, (msg.findings ?? []) as Finding[], cfg.rules);
       msg.findings = findings;

@@ -2,7 +2,7 @@ import 'should';
 import { readFileSync } from 'fs';
 import path from 'path';
 import {
-  Order, Refund, InventoryLevel, Fulfillment, appendFindings, hasBlocking, parseTopicPayload, toMinor, fromMinor,
+  Order, Refund, InventoryLevel, Fulfillment, appendFindings, hasBlocking, parseTopicPayload, safeParseOrder, toMinor, fromMinor,
 } from '../nodes/lib/contract';
 
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, 'fixtures', name), 'utf8'));
@@ -44,6 +44,18 @@ describe('message contract', () => {
       if (!none.ok) none.error.should.match(/line_items: an order has at least one line item/);
       parseTopicPayload('orders/create', 'not an object').ok.should.be.false();
       parseTopicPayload('orders/create', null).ok.should.be.false();
+    });
+
+    it('parses an order once: the validated object is recognised by the next node, a new object is parsed', () => {
+      const first = safeParseOrder(fixture('order-1001.json'));
+      first.success.should.be.true();
+      if (!first.success) return;
+      const again = safeParseOrder(first.data);
+      again.success.should.be.true();
+      if (again.success) (again.data === first.data).should.be.true();
+      const topicParsed = parseTopicPayload('orders/create', fixture('order-1001.json'));
+      if (topicParsed.ok) (safeParseOrder(topicParsed.payload) as { data?: unknown }).data!.should.equal(topicParsed.payload);
+      safeParseOrder({ ...first.data, total_price: 1 }).success.should.be.false();
     });
 
     it('accepts odd Unicode in text fields unchanged', () => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Finding } from './finding';
 import { Fulfillment } from './fulfillment';
 import { InventoryLevel } from './inventory-level';
-import { Order } from './order';
+import { Order, safeParseOrder } from './order';
 import { Refund } from './refund';
 
 /** The Shopify webhook topics this package understands, and the schema of each payload. */
@@ -93,7 +93,7 @@ export type TopicPayload<T extends ShopifyTopic> = z.infer<(typeof TOPIC_SCHEMAS
 /** Parses a payload for a topic; returns zod's issues as one readable message on failure. */
 export function parseTopicPayload(topic: ShopifyTopic, body: unknown):
   { ok: true; payload: TopicPayload<typeof topic> } | { ok: false; error: string } {
-  const r = TOPIC_SCHEMAS[topic].safeParse(body);
+  const r = TOPIC_SCHEMAS[topic] === Order ? safeParseOrder(body) : TOPIC_SCHEMAS[topic].safeParse(body);
   if (r.success) return { ok: true, payload: r.data };
   return { ok: false, error: formatZodError(r.error) };
 }

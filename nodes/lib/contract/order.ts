@@ -163,3 +163,20 @@ export const Order = z.looseObject({
   po_number: nullableString,
 });
 export type Order = z.infer<typeof Order>;
+
+/**
+ * Objects that came out of Order's parser in this process. An order passes six or more nodes; parsing
+ * it once (usually in the trigger) and recognising the result afterwards keeps validation off the hot
+ * path. A node that edits msg.payload in place keeps the mark, so a flow that rewrites orders should
+ * assign a new object (msg.payload = {...}) to have it validated again.
+ */
+const parsedOrders = new WeakSet<object>();
+
+export function safeParseOrder(value: unknown): z.ZodSafeParseResult<Order> {
+  if (typeof value === 'object' && value !== null && parsedOrders.has(value)) {
+    return { success: true, data: value as Order };
+  }
+  const r = Order.safeParse(value);
+  if (r.success) parsedOrders.add(r.data);
+  return r;
+}

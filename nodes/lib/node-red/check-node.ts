@@ -1,6 +1,7 @@
 import type { Node, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { Erp, FindingInput, ORDER_TOPICS, Order, appendFindings, formatZodError, hasBlocking } from '../contract';
+import { Erp, FindingInput, ORDER_TOPICS, appendFindings, formatZodError, hasBlocking, safeParseOrder } from '../contract';
+import type { Order } from '../contract';
 import type { Finding, OrderMessage, ShopifyTopic } from '../contract';
 import { StatusCounter } from './status';
 import { onInput } from './types';
@@ -48,11 +49,12 @@ export function wireCheckNode(node: Node, check: string, mode: CheckMode, run: C
       return;
     }
     msg.findings = (Array.isArray(msg.findings) ? msg.findings : []).filter((f: Finding) => f.check !== check);
-    const parsed = Order.safeParse(msg.payload);
+    const parsed = safeParseOrder(msg.payload);
     let outcome: CheckOutcome;
     if (!parsed.success) {
       outcome = { findings: [{ code: 'PAYLOAD_INVALID', severity: 'error', message: `msg.payload is not a Shopify order: ${formatZodError(parsed.error)}` }] };
     } else {
+      msg.payload = parsed.data; // the validated object: the next node recognises it instead of parsing again
       outcome = await run(parsed.data, msg);
     }
     appendFindings(msg, check, outcome.findings);

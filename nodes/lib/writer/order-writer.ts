@@ -1,4 +1,5 @@
-import { Order, Refund, formatZodError, hasBlocking, isBlocking } from '../contract';
+import { Refund, formatZodError, hasBlocking, isBlocking, safeParseOrder } from '../contract';
+import type { Order } from '../contract';
 import type { Erp, Finding, OrderMessage } from '../contract';
 import { odataString } from '../d365/bc-api';
 import type { BcApi } from '../d365/bc-api';
@@ -448,7 +449,7 @@ export function creditMemoRef(orderName: string, refundId: string): string {
 }
 
 function parseOrder(payload: unknown): Order {
-  const r = Order.safeParse(payload);
+  const r = safeParseOrder(payload);
   if (!r.success) throw new Stop(fail([{ code: 'PAYLOAD_INVALID', severity: 'error', message: `msg.payload is not a Shopify order: ${formatZodError(r.error)}` }]));
   return r.data;
 }
