@@ -25,7 +25,7 @@ export = function (RED: NodeAPI) {
       return;
     }
     const cfg = parsed.data;
-    const conn = RED.nodes.getNode(cfg.connection) as unknown as { getClient?: () => BcApi } | null;
+    const conn = RED.nodes.getNode(cfg.connection) as unknown as { getClient?: () => BcApi; dryRun?: unknown } | null;
     if (!conn || typeof conn.getClient !== 'function') {
       refuseConfig(node, TYPE, 'connection: the selected D365 connection does not exist (deploy it, or pick another)');
       return;
@@ -36,6 +36,7 @@ export = function (RED: NodeAPI) {
         rules: cfg,
         journal: journalFromConfig(RED, cfg.journal),
         stock: new StockReader(() => conn.getClient!(), { ttlMs: cfg.cacheTtlS * 1000 }),
+        dryRun: () => conn.dryRun === true,
       });
     } catch (e) {
       refuseConfig(node, TYPE, `journal: ${(e as Error).message}`);

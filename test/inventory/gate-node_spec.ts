@@ -22,9 +22,9 @@ describe('d365-inventory-gate node (BC simulator)', () => {
   beforeEach(() => sim.reset());
   afterEach(() => helper.unload());
 
-  const load = (gate: Record<string, unknown> = {}, withSku = false) => helper.load([d365Connection, orderJournal, skuValidator, inventoryGate], [
+  const load = (gate: Record<string, unknown> = {}, withSku = false, conn: Record<string, unknown> = {}) => helper.load([d365Connection, orderJournal, skuValidator, inventoryGate], [
     { id: 't', type: 'tab' },
-    { id: 'bc', type: 'd365-connection', tenant: sim.tenant, environment: sim.environment, companyId: sim.companyId, baseUrl: sim.url, tokenUrl: sim.tokenUrl },
+    { id: 'bc', type: 'd365-connection', tenant: sim.tenant, environment: sim.environment, companyId: sim.companyId, baseUrl: sim.url, tokenUrl: sim.tokenUrl, ...conn },
     { id: 'j', type: 'order-journal', file: ':memory:' },
     ...(withSku ? [{ id: 'sku', z: 't', type: 'd365-sku-validator', connection: 'bc', mode: 'annotate', wires: [['g'], []] }] : []),
     { id: 'g', z: 't', type: 'd365-inventory-gate', connection: 'bc', journal: 'j', mode: 'divert', strategy: 'split',
@@ -80,6 +80,14 @@ describe('d365-inventory-gate node (BC simulator)', () => {
     o.line_items = [o.line_items[0]];
     const msg = await send(orderMsg(o), 'fail');
     msg.findings[0].message.should.match(/2 ordered, available to promise: EU 1 \(D365 stock 3 − on sales orders 2 − reserved for other orders 0 − safety stock 0\)/);
+  });
+
+  it('a connection in dry run: the order passes with its locations and an info finding, nothing is reserved', async () => {
+    await load({}, false, { dryRun: true });
+    const msg = await send(orderMsg(sample()), 'pass');
+    msg.findings.should.match([{ check: 'd365-inventory-gate', code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: /dry run .*would reserve 2 × IPOD2008GREEN at EAST, 1 × IPOD2008RED at EAST/ }]);
+    msg.erp.lines.map((l: any) => l.locationCode).should.eql(['EAST', 'EAST']);
+    (await journal().reservationsOf(`${SHOP}:450789469`)).should.eql([]);
   });
 
   it('without msg.erp.lines → INVENTORY_NOT_CHECKED (blocking, names the SKU validator)', async () => {

@@ -1,5 +1,5 @@
 import 'should';
-import { InventoryGate } from '../../nodes/lib/inventory/gate';
+import { InventoryGate, lineMapCursor } from '../../nodes/lib/inventory/gate';
 import { GateRules } from '../../nodes/lib/inventory/gate-settings';
 import { StockReader } from '../../nodes/lib/inventory/stock';
 import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
@@ -121,6 +121,36 @@ describe('InventoryGate', () => {
     const cancelled = { ...c, order: { ...c.order, cancelled_at: '2026-01-01T00:00:00Z' } };
     codes(await check(gate(), cancelled)).should.eql(['INVENTORY_NOT_RESERVED']);
     (await journal.reservedQuantity('A', 'EAST')).should.equal(0);
+  });
+
+  it('an online order (no Shopify location on it): mapped without a * row is LOCATION_UNMAPPED; split picks by priority', async () => {
+    api.set('A', 'EAST', 0); api.set('A', 'WEST', 5);
+    const o = orderWith(3, [{ sku: 'A', item: 'A', quantity: 2 }]);
+    const mapped = await check(gate({ strategy: 'mapped', locations: [{ shopifyLocation: '11', d365Location: 'EAST' }, { shopifyLocation: '12', d365Location: 'WEST' }] }), o);
+    mapped.findings.should.match([{ code: 'LOCATION_UNMAPPED', severity: 'error', message: /names no Shopify location and the location table has no \* row/ }]);
+    const split = await check(gate({ strategy: 'split' }), o);
+    split.findings.should.eql([]);
+    split.erp!.lines!.map((l) => l.locationCode).should.eql(['WEST']);
+    (await journal.reservationsOf(`${SHOP}:3`)).should.eql([{ item: 'A', location: 'WEST', quantity: 2 }]);
+  });
+
+  it('dry run: decides locations and short stock as usual but reserves nothing and files no line map', async () => {
+    api.set('A', 'EAST', 5); api.set('B', 'WEST', 1);
+    let dry = true;
+    const g = new InventoryGate({
+      rules: GateRules.parse({ strategy: 'split', locations: [{ d365Location: 'EAST' }, { d365Location: 'WEST' }], refreshBelow: '0' }),
+      stock: new StockReader(() => api.asBcApi(), { ttlMs: 30_000, now: () => clock }), journal, dryRun: () => dry,
+    });
+    const r = await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 2 }, { sku: 'B', item: 'B', quantity: 1 }]));
+    r.findings.should.match([{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: /dry run .*would reserve 2 × A at EAST, 1 × B at WEST; nothing was reserved/ }]);
+    r.erp!.lines!.map((l) => l.locationCode).should.eql(['EAST', 'WEST']);
+    (await journal.reservationsOf(`${SHOP}:1`)).should.eql([]);
+    (await journal.getCursor(lineMapCursor(`${SHOP}:1`)) === undefined).should.be.true();
+    codes(await check(g, orderWith(2, [{ sku: 'B', item: 'B', quantity: 2 }]))).should.eql(['INSUFFICIENT_STOCK']);
+    // The switch is read per order: the same gate reserves once the connection leaves dry run.
+    dry = false;
+    codes(await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 2 }]))).should.eql([]);
+    (await journal.reservedQuantity('A', 'EAST')).should.equal(2);
   });
 
   it('orders/cancelled releases the whole reservation; refunds/create releases restocked quantities per line', async () => {

@@ -17,6 +17,8 @@ export interface GateDeps {
   rules: GateRules;
   stock: StockReader;
   journal: OrderJournal;
+  /** The D365 connection's dry-run switch, read per order: decide where lines would ship from, reserve nothing. */
+  dryRun?: () => boolean;
   /** Attempts when another order wins a race for the same units between reading and reserving. */
   attempts?: number;
 }
@@ -85,6 +87,8 @@ export class InventoryGate {
         continue;
       }
       if (alloc.blocked) return { findings: alloc.findings };
+      // A dry-run flow never creates the sales order whose writer would give the units back.
+      if (this.d.dryRun?.()) return { findings: [...alloc.findings, wouldReserve(alloc)], erp: { lines: withLocations(msg.erp!.lines!, alloc) } };
       const r = await this.d.journal.reserve(key, alloc.reservations);
       if (r.ok) {
         await this.d.journal.setCursor(lineMapCursor(key), JSON.stringify(lineMap(lines, alloc)));
@@ -189,6 +193,11 @@ function demandLines(order: Order, erp: Erp | undefined): { lines: DemandLine[];
     });
   });
   return { lines, findings };
+}
+
+function wouldReserve(alloc: Allocation): Finding {
+  const what = alloc.reservations.map((r) => `${r.quantity} × ${r.item} at ${r.location || '(blank location)'}`).join(', ');
+  return { code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: `dry run (the D365 connection writes nothing): ${what ? `would reserve ${what}` : 'nothing to reserve'}; nothing was reserved` };
 }
 
 function withLocations(lines: readonly ErpLine[], alloc: Allocation): ErpLine[] {
