@@ -68,7 +68,13 @@ export = function (RED: NodeAPI) {
       const r = await run();
       if (r.ran) send(outputs(r, msg as unknown as Record<string, unknown>));
     }, (err) => status.fail(err.message));
-    node.on('close', () => { clearInterval(timer); clearTimeout(first); });
+    node.on('close', (_removed: boolean, done: () => void) => {
+      clearInterval(timer);
+      clearTimeout(first);
+      // Every deploy starts a new instance with a new owner: without this it would stand by until the old lease lapsed.
+      // A journal already closed fails the release; the lease then just lapses.
+      (sync ? sync.release() : Promise.resolve()).catch(() => undefined).then(() => done());
+    });
   }
   RED.nodes.registerType(TYPE, ShopifyInventorySync);
 };

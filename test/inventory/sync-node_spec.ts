@@ -1,5 +1,8 @@
 import 'should';
 import helper from 'node-red-node-test-helper';
+import { mkdtempSync, rmSync } from 'fs';
+import os from 'os';
+import path from 'path';
 import d365Connection = require('../../nodes/d365-connection');
 import orderJournal = require('../../nodes/order-journal');
 import shopifyStore = require('../../nodes/shopify-store');
@@ -21,10 +24,10 @@ describe('shopify-inventory-sync node (simulators)', () => {
   after(async () => { await bc.close(); await shop.close(); });
   afterEach(() => helper.unload());
 
-  const load = (cfg: Record<string, unknown> = {}) => helper.load([d365Connection, orderJournal, shopifyStore, inventorySync], [
+  const load = (cfg: Record<string, unknown> = {}, journalFile = ':memory:') => helper.load([d365Connection, orderJournal, shopifyStore, inventorySync], [
     { id: 't', type: 'tab' },
     { id: 'bc', type: 'd365-connection', tenant: bc.tenant, environment: bc.environment, companyId: bc.companyId, baseUrl: bc.url, tokenUrl: bc.tokenUrl },
-    { id: 'j', type: 'order-journal', file: ':memory:' },
+    { id: 'j', type: 'order-journal', file: journalFile },
     { id: 's', type: 'shopify-store', shopDomain: shop.options.shop, baseUrl: shop.url },
     { id: 'n', z: 't', type: 'shopify-inventory-sync', store: 's', connection: 'bc', journal: 'j', intervalS: '0', batchSize: '250',
       locations: catalogue.locations.map((l) => ({ d365Location: l.code, shopifyLocation: `gid://shopify/Location/${l.shopifyLocationId}` })),
@@ -64,6 +67,24 @@ describe('shopify-inventory-sync node (simulators)', () => {
     f.topic.should.equal('inventory/sync-failed');
     f.payload[0].should.match({ code: 'ITEM_NOT_STOCKED_AT_LOCATION', shopifyLocation: '42' });
     helper.getNode('n').status.should.be.calledWithMatch({ fill: 'yellow' });
+  });
+
+  it('after a redeploy the new instance runs at once: the stopped one gave its lease back', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sync-node-'));
+    try {
+      const file = path.join(dir, 'journal.sqlite');
+      await load({}, file);
+      (await trigger()).payload.ran.should.be.true();
+      await helper.unload();
+      // Same node id, new instance (a new lease owner), same journal file: as a deploy restarts the node.
+      await load({}, file);
+      const next = await Promise.race([trigger(), new Promise((r) => setTimeout(() => r('no report'), 5000))]);
+      next.should.match({ payload: { ran: true } }, 'the redeployed sync stood by behind its predecessor\'s lease');
+      helper.getNode('n').status.should.not.be.calledWithMatch({ text: 'standby (lease elsewhere)' });
+    } finally {
+      await helper.unload();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses invalid settings with node.error and a red status', async () => {

@@ -99,6 +99,11 @@ export class InventorySync {
     return report;
   }
 
+  /** Gives the lease back (on stop), so a restarted instance (a new owner) runs at once instead of standing by until it lapses. */
+  release(): Promise<void> {
+    return this.d.journal.releaseLease(this.d.name, this.d.owner);
+  }
+
   /** What each Shopify level should show, for D365 items that have a tracked Shopify inventory item. */
   private async targets(report: SyncReport): Promise<Target[]> {
     const { rules } = this.d;
