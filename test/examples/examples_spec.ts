@@ -185,7 +185,7 @@ describe('examples: deployed in Node-RED against the simulators', function () {
     errorsSince(mark).should.eql([]);
   });
 
-  it('full lifecycle: the inventory gate reserves a clean order\'s units until its D365 sales order exists, and holds an order D365 cannot supply', async () => {
+  it('full lifecycle: the inventory gate reserves a clean order\'s units until its D365 sales order exists, holds an order D365 cannot supply, lets non-stock items through', async () => {
     const { shopify, bc } = stack.sims;
     await stack.deployExample(FULL_LIFECYCLE);
     const mark = stack.nodeRed.lineCount();
@@ -216,6 +216,11 @@ describe('examples: deployed in Node-RED against the simulators', function () {
     h.findings.filter((f) => f.severity === 'error').should.match([{ code: 'INSUFFICIENT_STOCK', message: /4 ordered, available to promise: EAST 0, WEST 1, EU 0/ }]);
     (await j.reservationsOf(orderKey(tooMany))).should.eql([]);
     (bc.order(String(tooMany.name)) === undefined).should.be.true();
+
+    // Items D365 keeps no stock record for (here non-inventory) are not reserved and do not stop the order.
+    const nonStock = bc.catalogue.items.find((i) => i.type === 'Non-Inventory' && !i.blocked && i.sku)!;
+    const plain = shopify.placeOrder({ customer: 'random', lines: [{ sku: nonStock.sku!, quantity: 3 }] });
+    await until(`D365 sales order for ${plain.name}`, () => bc.order(String(plain.name)));
     errorsSince(mark).should.eql([]);
   });
 
