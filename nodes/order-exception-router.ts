@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { randomUUID } from 'crypto';
 import { z } from 'zod';
-import { ORDER_TOPICS, formatZodError, safeParseOrder } from './lib/contract';
+import { ORDER_TOPICS, formatZodError, hasBlocking, safeParseOrder } from './lib/contract';
 import type { Finding, OrderMessage, ShopifyTopic } from './lib/contract';
 import type { HoldRecord, OrderJournal } from './lib/journal/journal';
 import { registerHoldsAdmin } from './lib/node-red/holds-admin';
@@ -75,15 +75,17 @@ export = function (RED: NodeAPI) {
 
     onInput(node, async (raw, send) => {
       const msg = raw as unknown as OrderMessage;
-      if (msg.topic && !ORDER_TOPICS.includes(msg.topic as ShopifyTopic)) {
-        // Refunds, shipments and other lifecycle events are not validated orders: pass them on.
+      const isOrder = !msg.topic || ORDER_TOPICS.includes(msg.topic as ShopifyTopic);
+      if (!isOrder && !hasBlocking(msg.findings as Finding[] | undefined)) {
+        // Refunds, shipments and other lifecycle events are not checked orders: pass them on, unless a
+        // node (the writer, the fulfillment sender) failed them: then the finding rules route them too.
         status.add('clean');
         sendOn(0, raw, send);
         return;
       }
-      const order = safeParseOrder(msg.payload);
+      const order = isOrder ? safeParseOrder(msg.payload) : undefined;
       const prev = (msg.routing ?? {}) as Partial<Routing>;
-      const { decision, findings } = decide(order.success ? order.data : undefined, (msg.findings ?? []) as Finding[], cfg.rules);
+      const { decision, findings } = decide(order?.success ? order.data : undefined, (msg.findings ?? []) as Finding[], cfg.rules);
       msg.findings = findings;
       const routing: Routing = { decision: 'clean', at: new Date().toISOString(), attempts: prev.attempts ?? 0 };
       msg.routing = routing;

@@ -136,6 +136,20 @@ describe('order-exception-router node', () => {
     (await re).payload.name.should.equal('#1001');
   });
 
+  it('holds or retries a lifecycle event (refund) that a node failed, instead of passing it on', async () => {
+    await helper.load([journalModule, routerModule], flow([{ name: 'ERP busy', when: 'retryable', value: '', action: 'retry' }]));
+    const r = helper.getNode('r');
+    const refund = { topic: 'refunds/create', payload: { id: 77, order_id: 450789469 }, shopify: { shop: 'demo-shop.myshopify.com', topic: 'refunds/create', source: 'webhook' } };
+    const re = next('recheck');
+    r.receive({ ...refund, findings: [finding('D365_UNAVAILABLE', { check: 'd365-order-writer', retryable: true })] } as never);
+    (await re).payload.id.should.equal(77);
+    const h = next('held');
+    r.receive({ ...refund, findings: [finding('D365_REJECTED', { check: 'd365-order-writer' })] } as never);
+    const held = await h;
+    const one = await helper.request().get(`/shopify-d365/holds/${held.routing.holdId}`).expect(200);
+    one.body.orderId.should.equal('450789469');
+  });
+
   it('passes non-order messages on the clean output and reports bad config', async () => {
     await helper.load([journalModule, routerModule], flow([]));
     const c = next('clean');
