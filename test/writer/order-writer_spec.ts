@@ -5,6 +5,7 @@ import { Rule, decide } from '../../nodes/lib/router/rules';
 import { OrderWriter, WRITER_CHECK } from '../../nodes/lib/writer/order-writer';
 import { WriterSettings } from '../../nodes/lib/writer/settings';
 import { FakeBc } from './fake-bc';
+import { BcApiError } from '../../nodes/lib/d365/errors';
 import { MemoryJournal } from './memory-journal';
 import { SHOP, createMsg, order1001, refund } from './fixtures';
 
@@ -56,6 +57,21 @@ describe('writer: create exactly once', () => {
     bc.sets.salesOrders!.length.should.equal(1);
     bc.calls.filter((c) => c.method === 'POST').length.should.equal(1);
     (await journal.getOrder(SHOP, '450789469'))!.documents.salesOrderId!.should.equal(bc.sets.salesOrders![0]!.id);
+  });
+
+  it('a lost create whose look-up also fails is not sent again until D365 has answered the look-up', async () => {
+    const { bc, writer } = setup({ attempts: 5 });
+    bc.loseNextPostTo = 'salesOrders';
+    const list = bc.list.bind(bc);
+    let failing = 2;
+    bc.list = (async (set: string, ...rest: unknown[]) => {
+      if (set === 'salesOrders' && failing-- > 0) throw new BcApiError({ status: 503, code: 'ServiceUnavailable', message: 'busy' });
+      return (list as (...a: unknown[]) => Promise<unknown>)(set, ...rest);
+    }) as typeof bc.list;
+    const r = await writer.handle(createMsg());
+    r.should.containEql({ ok: true, action: 'created' });
+    bc.sets.salesOrders!.length.should.equal(1);
+    bc.calls.filter((c) => c.method === 'POST' && c.path === 'salesOrders').length.should.equal(1);
   });
 
   it('after a crash in "creating" (journal says creating, D365 has it) the next attempt adopts the D365 order', async () => {

@@ -22,11 +22,21 @@ export async function withRetry<T>(policy: RetryPolicy, fn: () => Promise<T>, be
       if (!c?.retryable || attempt + 1 >= policy.attempts) throw e;
       await wait(backoffDelay(attempt, policy.baseMs, policy.baseMs * 30));
       if (beforeRetry) {
-        const found = await beforeRetry().catch((err: unknown) => {
-          if (classifyBcError(err)?.retryable) return undefined; // still down: the next attempt will tell
-          throw err;
-        });
-        if (found !== undefined) return found;
+        // fn is only repeated once beforeRetry has answered: a look-up that failed is not "not found" (the
+        // lost create may be committed), so it is repeated within the same attempt budget; if D365 never
+        // answers, the original failure is thrown and the next run looks again first.
+        for (;;) {
+          try {
+            const found = await beforeRetry();
+            if (found !== undefined) return found;
+            break;
+          } catch (err) {
+            if (!classifyBcError(err)?.retryable) throw err;
+            attempt++;
+            if (attempt + 1 >= policy.attempts) throw e;
+            await wait(backoffDelay(attempt, policy.baseMs, policy.baseMs * 30));
+          }
+        }
       }
     }
   }
