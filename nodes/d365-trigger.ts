@@ -36,8 +36,10 @@ export = function (RED: NodeAPI) {
       return;
     }
     let poller: D365EventPoller | undefined;
+    const name = `d365-trigger:${node.id}`;
+    const owner = `${node.id}:${randomUUID()}`;
     const getPoller = () => (poller ??= new D365EventPoller({
-      bc: deps.bc!(), journal: deps.journal!(), name: `d365-trigger:${node.id}`, owner: `${node.id}:${randomUUID()}`,
+      bc: deps.bc!(), journal: deps.journal!(), name, owner,
       // The lease outlives one interval so the holder keeps it between polls; a dead holder's lease lapses after three.
       leaseMs: cfg.intervalS * 3000, orderStatus: cfg.orderStatus, tracking: cfg.tracking, startFrom: cfg.startFrom,
       emit: (e) => { node.send({ topic: e.topic, payload: e.payload }); },
@@ -59,7 +61,16 @@ export = function (RED: NodeAPI) {
     const first = setTimeout(tick, 1000);
     // An input message polls at once (inject, or a test), reporting failures through done(err).
     onInput(node, async () => { await poll(); }, (err) => status.fail(err.message));
-    node.on('close', () => { clearInterval(timer); clearTimeout(first); });
+    node.on('close', (_removed: boolean, done: () => void) => {
+      clearInterval(timer);
+      clearTimeout(first);
+      // Give the lease back, so the redeployed node (or another instance) polls at once instead of
+      // standing by until the lease lapses.
+      (running ?? Promise.resolve()).catch(() => undefined)
+        .then(() => (poller ? deps.journal!().releaseLease(`${name}:lease`, owner) : undefined))
+        .catch((e: Error) => node.warn(`d365-trigger: could not give the poll lease back: ${e.message}`))
+        .then(() => done());
+    });
   }
   RED.nodes.registerType('d365-trigger', D365Trigger);
 };

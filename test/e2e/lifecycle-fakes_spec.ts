@@ -56,6 +56,17 @@ describe('e2e on fakes: create → ship → fulfilled, cancel, dry run', () => {
     shopify.fulfillments.length.should.equal(1);
   });
 
+  it('a redeployed d365-trigger polls at once: the stopped one gave its lease back', async () => {
+    await helper.load([configModule, writerNode, triggerNode, senderNode] as never, flow);
+    helper.getNode('t').receive({ payload: 'poll' } as never);
+    await new Promise((r) => setTimeout(r, 50));
+    const j = journal.asJournal();
+    (await j.acquireLease('d365-trigger:t:lease', 'someone-else', 60_000)).should.be.false();
+    await helper.unload();
+    (await j.acquireLease('d365-trigger:t:lease', 'someone-else', 60_000)).should.be.true();
+    await j.releaseLease('d365-trigger:t:lease', 'someone-else');
+  });
+
   it('cancel before shipment deletes the order; failures go to output 2 with findings', async () => {
     await helper.load([configModule, writerNode, triggerNode, senderNode] as never, flow);
     const created = next('wdone');
