@@ -1,4 +1,5 @@
 import path from 'path';
+import { parseTopicPayload } from '../../nodes/lib/contract';
 import { countCopies } from '../lib/copies';
 import { startEmbedded } from '../lib/embedded';
 import { CHAIN_TYPES, checkChainFlow, emptyChainFlow } from '../lib/flows';
@@ -19,7 +20,12 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
   const red = await startEmbedded({ packageRoot: o.packageRoot, globals: { benchSink: sink.fn } });
   try {
     const shop = sims.shopify.options.shop;
-    const all = placeCleanOrders(sims.shopify, o.pool);
+    // As the shopify-trigger emits them: parsed and validated once at the door.
+    const all = placeCleanOrders(sims.shopify, o.pool).map((order) => {
+      const r = parseTopicPayload('orders/create', order);
+      if (!r.ok) throw new Error(`a generated order does not parse: ${r.error}`);
+      return r.payload as typeof order;
+    });
     const chain = checkChainFlow(sims, o.packageRoot, { journalFile: path.join(red.userDir, 'chain.sqlite') });
     const floor = emptyChainFlow(CHAIN_TYPES.length + 1);
 
