@@ -1,10 +1,10 @@
-import axios, { AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { formatZodError } from '../contract';
 import { backoffDelay, parseRetryAfter, sleep } from '../http/backoff';
 import { clip, redact } from '../http/redact';
 import { Semaphore } from '../http/semaphore';
-import { RequestStats, describeTransportError, newStats } from '../http/transport';
+import { RequestStats, createHttp, describeTransportError, newStats } from '../http/transport';
 import type { BatchOperation, BatchResult, BcApi, BcRequestOptions, ODataQuery } from './bc-api';
 import { BcApiError, parseODataError } from './errors';
 import type { AccessTokenSource } from './token-provider';
@@ -82,12 +82,7 @@ export class BcClient implements BcApi {
     const base = (this.config.baseUrl ?? BC_BASE_URL).replace(/\/+$/, '');
     this.apiBase = `${base}/v2.0/${encodeURIComponent(this.config.tenant)}/${encodeURIComponent(this.config.environment)}/api/`;
     this.slots = new Semaphore(this.config.maxConcurrency);
-    this.http = axios.create({
-      timeout: this.config.timeoutMs,
-      validateStatus: () => true,
-      maxRedirects: 0,
-      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
-    });
+    this.http = createHttp(this.config.timeoutMs);
   }
 
   /** Highest number of requests this client ever had in flight at once. */

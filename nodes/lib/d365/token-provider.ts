@@ -1,9 +1,9 @@
-import axios, { AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { formatZodError } from '../contract';
 import { backoffDelay, parseRetryAfter, sleep } from '../http/backoff';
 import { clip, redact } from '../http/redact';
-import { describeTransportError } from '../http/transport';
+import { createHttp, describeTransportError } from '../http/transport';
 import { TokenError } from './errors';
 
 export const BC_SCOPE = 'https://api.businesscentral.dynamics.com/.default';
@@ -59,12 +59,7 @@ export class ClientCredentialsTokenProvider implements AccessTokenSource {
     this.url = this.config.tokenUrl
       ? this.config.tokenUrl.replace(/%7Btenant%7D|\{tenant\}/gi, tenant)
       : `https://login.microsoftonline.com/${tenant}/oauth2/v2.0/token`;
-    this.http = axios.create({
-      timeout: this.config.timeoutMs,
-      validateStatus: () => true,
-      maxRedirects: 0,
-      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
-    });
+    this.http = createHttp(this.config.timeoutMs);
   }
 
   getToken(): Promise<string> {

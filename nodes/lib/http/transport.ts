@@ -1,4 +1,5 @@
 import axios from 'axios';
+import type { AxiosInstance } from 'axios';
 
 /** A failure below HTTP: no status line was received. */
 export interface TransportFailure {
@@ -31,3 +32,18 @@ export interface RequestStats {
 }
 
 export const newStats = (): RequestStats => ({ calls: 0, retries: 0, throttled: 0 });
+
+/**
+ * The axios instance every client uses: statuses are judged by the client (never thrown), redirects are
+ * not followed (a token must not travel to another host), and a timeout is told apart from a refused
+ * connection (the retry rules differ).
+ */
+export function createHttp(timeoutMs: number, headers?: Record<string, string>): AxiosInstance {
+  return axios.create({
+    timeout: timeoutMs,
+    validateStatus: () => true,
+    maxRedirects: 0,
+    transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
+    ...(headers ? { headers } : {}),
+  });
+}

@@ -1,10 +1,10 @@
-import axios, { AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { formatZodError } from '../contract';
 import { backoffDelay, parseRetryAfter, sleep } from '../http/backoff';
 import { clip, redact } from '../http/redact';
 import { Semaphore } from '../http/semaphore';
-import { RequestStats, describeTransportError, newStats } from '../http/transport';
+import { RequestStats, createHttp, describeTransportError, newStats } from '../http/transport';
 import type { GraphqlOptions, ShopifyAdminApi } from './admin-api';
 import { ShopifyGraphqlError, ShopifyGraphqlErrorEntry, ShopifyHttpError, ShopifyThrottledError } from './admin-errors';
 
@@ -75,13 +75,7 @@ export class ShopifyAdminClient implements ShopifyAdminApi {
     const base = (this.config.baseUrl ?? `https://${this.config.shopDomain}`).replace(/\/+$/, '');
     this.endpoint = `${base}/admin/api/${this.config.apiVersion}/graphql.json`;
     this.slots = new Semaphore(this.config.maxConcurrency);
-    this.http = axios.create({
-      timeout: this.config.timeoutMs,
-      validateStatus: () => true,
-      maxRedirects: 0,
-      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    });
+    this.http = createHttp(this.config.timeoutMs, { 'Content-Type': 'application/json', Accept: 'application/json' });
   }
 
   /** The model's current estimate of available points (for tests and status), or undefined before the first reply. */
