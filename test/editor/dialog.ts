@@ -91,7 +91,15 @@ export function fields(page: Page, prefix = 'node-input') {
   return {
     el,
     async text(prop: string, value: string) {
-      await el(prop).fill(value);
+      // A slow machine can move focus (the tray finishing its slide) between fill's select-all and its
+      // typing, leaving the old text in place: type again until the field really holds the value.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await settle(page);
+        await el(prop).fill(value);
+        if ((await el(prop).inputValue()) === value) break;
+      }
+      const now = await el(prop).inputValue();
+      if (now !== value) throw new Error(`#${prefix}-${prop} holds ${JSON.stringify(now)} after typing ${JSON.stringify(value)}`);
       await el(prop).dispatchEvent('change');
     },
     async select(prop: string, value: string) {
