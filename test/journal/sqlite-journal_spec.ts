@@ -150,6 +150,17 @@ describe('SqliteJournal', function () {
       (await j.unemittedEvents(1)).map((e) => e.dedupeKey).should.eql(['a']);
     });
 
+    it('settles an event by shop and dedupe key, once, and only in its own shop', async () => {
+      const j = open();
+      await j.recordEvent(event({ dedupeKey: 'a' }));
+      await j.recordEvent(event({ dedupeKey: 'b' }));
+      (await j.settleEvent('other.myshopify.com', 'a')).should.be.false();
+      (await j.settleEvent(SHOP, 'a')).should.be.true();
+      (await j.settleEvent(SHOP, 'a')).should.be.false();
+      (await j.settleEvent(SHOP, 'nope')).should.be.false();
+      (await j.unemittedEvents()).map((e) => e.dedupeKey).should.eql(['b']);
+    });
+
     it('prunes only emitted events older than the age, keeping unemitted ones forever', async () => {
       const c = clock();
       const j = open(undefined, { now: c.now });
@@ -435,6 +446,9 @@ describe('SqliteJournal', function () {
       await j.setCursor('d365-shipments', '2026-03-10T00:00:00Z');
       await j.setCursor('d365-shipments', '2026-03-11T00:00:00Z');
       (await j.getCursor('d365-shipments'))!.should.equal('2026-03-11T00:00:00Z');
+      await j.deleteCursor('d365-shipments');
+      (await j.getCursor('d365-shipments') === undefined).should.be.true();
+      await j.deleteCursor('never-set');
     });
   });
 

@@ -39,6 +39,9 @@ export const ShopifyMeta = z.object({
   triggeredAt: z.string().optional(),
   /** How the event reached us: a webhook delivery, the reconciliation poll, or a release from hold. */
   source: z.enum(['webhook', 'reconcile', 'release', 'retry']).default('webhook'),
+  /** The journal event this message stands for, while the trigger keeps custody until it is settled
+   * (the writer recorded the order, or the router held it); absent when custody ends at the emit. */
+  eventKey: z.string().optional(),
 });
 export type ShopifyMeta = z.infer<typeof ShopifyMeta>;
 

@@ -108,7 +108,13 @@ export interface OrderJournal {
   /** Records an event durably unless its dedupe key was seen (duplicate) or it is an older update. */
   recordEvent(e: RecordEventInput): Promise<RecordEventResult>;
   markEmitted(seq: number): Promise<void>;
-  /** Events recorded but never emitted (e.g. the process died between the 200 and the emit). */
+  /**
+   * Ends custody of an event by its dedupe key (as `markEmitted` does by seq): the order it carried
+   * is recorded somewhere durable now. False when there is no such unsettled event (another journal,
+   * or settled already).
+   */
+  settleEvent(shop: string, dedupeKey: string): Promise<boolean>;
+  /** Events recorded but not yet settled (emitted, or settled downstream when custody lasts that long). */
   unemittedEvents(limit?: number): Promise<EventRecord[]>;
   /** Drops emitted events received longer ago than the age (unemitted ones are kept); returns how many. */
   pruneEvents(olderThanMs: number): Promise<number>;
@@ -151,6 +157,7 @@ export interface OrderJournal {
   releaseLease(name: string, owner: string): Promise<void>;
   getCursor(name: string): Promise<string | undefined>;
   setCursor(name: string, value: string): Promise<void>;
+  deleteCursor(name: string): Promise<void>;
 
   close(): Promise<void>;
 }

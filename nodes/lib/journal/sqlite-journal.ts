@@ -147,6 +147,10 @@ export class SqliteJournal implements OrderJournal {
     });
   }
 
+  settleEvent(shop: string, dedupeKey: string): Promise<boolean> {
+    return this.write(() => this.s.settleEvent.run(this.now(), shop, dedupeKey).changes > 0);
+  }
+
   unemittedEvents(limit?: number): Promise<EventRecord[]> {
     return this.run(() => this.s.unemitted.all(limitArg(limit)).map(decodeEvent));
   }
@@ -346,6 +350,12 @@ export class SqliteJournal implements OrderJournal {
     return this.run(() => (this.s.cursor.get(name) as { value: string } | undefined)?.value);
   }
 
+  deleteCursor(name: string): Promise<void> {
+    return this.write(() => {
+      this.s.dropCursor.run(name);
+    });
+  }
+
   setCursor(name: string, value: string): Promise<void> {
     return this.write(() => {
       check(nonEmpty, 'cursor name', name);
@@ -380,6 +390,7 @@ function prepare(db: Database.Database) {
     insertEvent: p(`INSERT INTO events (shop, dedupe_key, topic, resource_id, resource_updated_at, resource_updated_ms, body, meta, received_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     markEmitted: p('UPDATE events SET emitted_at = ? WHERE seq = ? AND emitted_at IS NULL'),
+    settleEvent: p('UPDATE events SET emitted_at = ? WHERE shop = ? AND dedupe_key = ? AND emitted_at IS NULL'),
     unemitted: p('SELECT * FROM events WHERE emitted_at IS NULL ORDER BY seq LIMIT ?'),
     pruneEvents: p('DELETE FROM events WHERE emitted_at IS NOT NULL AND received_at < ?'),
 
@@ -418,6 +429,7 @@ function prepare(db: Database.Database) {
       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`),
     dropLease: p('DELETE FROM leases WHERE name = ? AND owner = ?'),
     cursor: p('SELECT value FROM cursors WHERE name = ?'),
+    dropCursor: p('DELETE FROM cursors WHERE name = ?'),
     putCursor: p('INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
   };
 }
