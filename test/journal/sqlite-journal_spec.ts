@@ -148,6 +148,8 @@ describe('SqliteJournal', function () {
       list.map((e) => e.dedupeKey).should.eql(['a', 'c']);
       list[0].should.eql({ seq: seqs[0], shop: SHOP, dedupeKey: 'a', topic: 'orders/create', resourceId: '820982911946154508', body: '{"id":820982911946154508}', meta: { k: 'a' }, receivedAt: c.t });
       (await j.unemittedEvents(1)).map((e) => e.dedupeKey).should.eql(['a']);
+      (await j.unemittedEvents(1, seqs[0])).map((e) => e.dedupeKey).should.eql(['c']);
+      (await j.unemittedEvents(5, seqs[2])).should.eql([]);
     });
 
     it('settles an event by shop and dedupe key, once, and only in its own shop', async () => {

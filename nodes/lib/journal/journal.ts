@@ -114,8 +114,9 @@ export interface OrderJournal {
    * or settled already).
    */
   settleEvent(shop: string, dedupeKey: string): Promise<boolean>;
-  /** Events recorded but not yet settled (emitted, or settled downstream when custody lasts that long). */
-  unemittedEvents(limit?: number): Promise<EventRecord[]>;
+  /** Events recorded but not yet settled (emitted, or settled downstream when custody lasts that long),
+   * in seq order, after `afterSeq` (for paging through a backlog). */
+  unemittedEvents(limit?: number, afterSeq?: number): Promise<EventRecord[]>;
   /** Drops emitted events received longer ago than the age (unemitted ones are kept); returns how many. */
   pruneEvents(olderThanMs: number): Promise<number>;
 

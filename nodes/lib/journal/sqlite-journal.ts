@@ -151,8 +151,8 @@ export class SqliteJournal implements OrderJournal {
     return this.write(() => this.s.settleEvent.run(this.now(), shop, dedupeKey).changes > 0);
   }
 
-  unemittedEvents(limit?: number): Promise<EventRecord[]> {
-    return this.run(() => this.s.unemitted.all(limitArg(limit)).map(decodeEvent));
+  unemittedEvents(limit?: number, afterSeq = 0): Promise<EventRecord[]> {
+    return this.run(() => this.s.unemitted.all(afterSeq, limitArg(limit)).map(decodeEvent));
   }
 
   pruneEvents(olderThanMs: number): Promise<number> {
@@ -391,7 +391,7 @@ function prepare(db: Database.Database) {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     markEmitted: p('UPDATE events SET emitted_at = ? WHERE seq = ? AND emitted_at IS NULL'),
     settleEvent: p('UPDATE events SET emitted_at = ? WHERE shop = ? AND dedupe_key = ? AND emitted_at IS NULL'),
-    unemitted: p('SELECT * FROM events WHERE emitted_at IS NULL ORDER BY seq LIMIT ?'),
+    unemitted: p('SELECT * FROM events WHERE emitted_at IS NULL AND seq > ? ORDER BY seq LIMIT ?'),
     pruneEvents: p('DELETE FROM events WHERE emitted_at IS NOT NULL AND received_at < ?'),
 
     order: p('SELECT * FROM orders WHERE shop = ? AND order_id = ?'),
