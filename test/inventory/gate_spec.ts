@@ -171,4 +171,33 @@ describe('InventoryGate', () => {
     await g.release('refunds/create', { topic: 'refunds/create', payload: { id: 'x' }, shopify: { shop: SHOP, topic: 'refunds/create', source: 'webhook' } }).should.be.rejectedWith(/not a Shopify refund/);
     await g.release('orders/cancelled', { topic: 'orders/cancelled', payload: o.payload }).should.be.rejectedWith(/msg\.shopify\.shop is missing/);
   });
+
+  it('forgets an order\'s line map once its reservation is released: cancellation, a cancelled order checked, a refund that restocks the rest', async () => {
+    api.set('A', 'EAST', 10); api.set('B', 'EAST', 10);
+    const g = gate();
+    const filed = async (id: number) => (await journal.getCursor(lineMapCursor(`${SHOP}:${id}`))) !== undefined;
+    const cancelMsg = (o: ReturnType<typeof orderWith>): OrderMessage => ({ topic: 'orders/cancelled', payload: o.payload, shopify: { shop: SHOP, topic: 'orders/cancelled', source: 'webhook' } });
+
+    const a = orderWith(6, [{ sku: 'A', item: 'A', quantity: 1 }]);
+    await check(g, a);
+    (await filed(6)).should.be.true();
+    await g.release('orders/cancelled', cancelMsg(a));
+    (await filed(6)).should.be.false();
+
+    const b = orderWith(7, [{ sku: 'A', item: 'A', quantity: 1 }]);
+    await check(g, b);
+    await check(g, { ...b, order: { ...b.order, cancelled_at: '2026-01-01T00:00:00Z' } });
+    (await filed(7)).should.be.false();
+
+    const c = orderWith(8, [{ sku: 'A', item: 'A', quantity: 3 }, { sku: 'B', item: 'B', quantity: 2 }]);
+    await check(g, c);
+    const refund = (lines: { line: number; quantity: number }[]): OrderMessage => ({
+      topic: 'refunds/create', shopify: { shop: SHOP, topic: 'refunds/create', source: 'webhook' },
+      payload: { id: 9, order_id: 8, created_at: '2026-01-01T00:00:00Z', refund_line_items: lines.map((l, i) => ({ id: i + 1, line_item_id: 800 + l.line, quantity: l.quantity, restock_type: 'return' })) },
+    });
+    (await g.release('refunds/create', refund([{ line: 0, quantity: 3 }]))).released.should.equal(3);
+    (await filed(8)).should.be.true(); // B is still reserved and may be refunded by line later
+    (await g.release('refunds/create', refund([{ line: 1, quantity: 2 }]))).released.should.equal(2);
+    (await filed(8)).should.be.false();
+  });
 });

@@ -57,7 +57,7 @@ export class InventoryGate {
     if (!shop) return notChecked('msg.shopify.shop is missing, so the reservation cannot be filed under the order; the message must come from shopify-trigger (or set msg.shopify.shop)');
     const key = orderKey(shop, order.id);
     if (order.cancelled_at) {
-      await this.d.journal.release(key);
+      await releaseOrder(this.d.journal, key);
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: 'the order is cancelled; its reservation (if any) was released' }] };
     }
     const rec = await this.d.journal.getOrder(shop, String(order.id));
@@ -144,7 +144,7 @@ export class InventoryGate {
       const p = z.looseObject({ id: ShopifyId }).safeParse(msg.payload);
       if (!p.success) throw new Error(`orders/cancelled: msg.payload is not a Shopify order: ${formatZodError(p.error)}`);
       const key = orderKey(shop, p.data.id);
-      return { orderKey: key, released: await this.d.journal.release(key) };
+      return { orderKey: key, released: await releaseOrder(this.d.journal, key) };
     }
     const p = Refund.safeParse(msg.payload);
     if (!p.success) throw new Error(`refunds/create: msg.payload is not a Shopify refund: ${formatZodError(p.error)}`);
@@ -158,8 +158,22 @@ export class InventoryGate {
       const line = filed.data.find((f) => f.lineItemId === String(l.line_item_id));
       return line ? [{ item: line.item, location: line.location, quantity: l.quantity }] : [];
     });
-    return { orderKey: key, released: quantities.length ? await this.d.journal.release(key, quantities) : 0 };
+    if (!quantities.length) return { orderKey: key, released: 0 };
+    const released = await this.d.journal.release(key, quantities);
+    // With nothing left reserved no later refund can release by line: the line map row goes too.
+    if (!(await this.d.journal.reservationsOf(key)).length) await this.d.journal.deleteCursor(lineMapCursor(key));
+    return { orderKey: key, released };
   }
+}
+
+/**
+ * Releases all of an order's reservation and deletes its line map (one cursor row per order would
+ * otherwise stay forever). Also used by the order writer once the order is D365 demand.
+ */
+export async function releaseOrder(journal: OrderJournal, key: string): Promise<number> {
+  const released = await journal.release(key);
+  await journal.deleteCursor(lineMapCursor(key));
+  return released;
 }
 
 function notChecked(why: string): CheckOutcome {
