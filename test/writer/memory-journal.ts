@@ -1,6 +1,6 @@
 import type { OrderJournal, OrderRecord, OrderState } from '../../nodes/lib/journal/journal';
 
-type Orders = Pick<OrderJournal, 'getOrder' | 'transitionOrder' | 'appendHistory' | 'release' | 'reservationsOf' | 'acquireLease' | 'releaseLease' | 'getCursor' | 'setCursor'>;
+type Orders = Pick<OrderJournal, 'getOrder' | 'transitionOrder' | 'appendHistory' | 'release' | 'reservationsOf' | 'acquireLease' | 'releaseLease' | 'getCursor' | 'setCursor' | 'deleteCursor'>;
 
 /**
  * In-memory stand-in for the parts of OrderJournal the writer, trigger and sender use (same CAS, merge
@@ -60,6 +60,7 @@ export class MemoryJournal implements Orders {
 
   async getCursor(name: string) { return this.cursors.get(name); }
   async setCursor(name: string, value: string) { this.cursors.set(name, value); }
+  async deleteCursor(name: string) { this.cursors.delete(name); }
 
   asJournal(): OrderJournal {
     return this as unknown as OrderJournal;

@@ -7,6 +7,8 @@ import { WriterSettings } from '../../nodes/lib/writer/settings';
 import { FakeBc } from './fake-bc';
 import { BcApiError } from '../../nodes/lib/d365/errors';
 import { MemoryJournal } from './memory-journal';
+import { lineMapCursor } from '../../nodes/lib/inventory/gate';
+import { isOwnWriteBack } from '../../nodes/lib/shopify/webhook-own-writes';
 import { SHOP, createMsg, order1001, refund } from './fixtures';
 
 function setup(over: Record<string, unknown> = {}, dryRun = false) {
@@ -38,6 +40,44 @@ describe('writer: create exactly once', () => {
     // A second delivery of the same order is a no-op.
     (await writer.handle(createMsg())).should.containEql({ ok: true, action: 'exists' });
     bc.sets.salesOrders!.length.should.equal(1);
+  });
+
+  it('deletes the inventory gate\'s line map with the reservation: once created, and on a cancel before D365', async () => {
+    const { journal, writer } = setup();
+    const key = `${SHOP}:450789469`;
+    journal.reservations.set(key, [{ item: 'IPOD2008GREEN', location: 'EAST', quantity: 2 }]);
+    journal.cursors.set(lineMapCursor(key), '[]');
+    (await writer.handle(createMsg())).action.should.equal('created');
+    journal.cursors.has(lineMapCursor(key)).should.be.false();
+
+    const early = setup();
+    early.journal.cursors.set(lineMapCursor(key), '[]');
+    (await early.writer.handle(msg('orders/cancelled', { ...order1001(), cancelled_at: '2026-03-11T00:00:00Z' }))).action.should.equal('cancelled');
+    early.journal.cursors.has(lineMapCursor(key)).should.be.false();
+  });
+
+  it('notes the order version its write-back made, so the trigger skips that orders/updated', async () => {
+    const { journal, writer, gql } = setup();
+    const versions = [{ order: { updatedAt: '2026-03-10T16:00:05Z', metafield: { value: 'wrong' } } }];
+    (writer as any).d.shopify = { graphql: async (query: string, variables: any) => {
+      gql.push({ query, variables });
+      if (query.includes('metafieldsSet')) return { metafieldsSet: { userErrors: [] } };
+      return versions[0];
+    } };
+    await writer.handle(createMsg());
+    const number = (await journal.getOrder(SHOP, '450789469'))!.documents.salesOrder!;
+    gql.map((g) => g.query.match(/(mutation|query) (\w+)/)![2]).should.eql(['d365WriteBack', 'd365WriteBackVersion']);
+    gql[1]!.variables.should.eql({ id: 'gid://shopify/Order/450789469' });
+    // A version that does not carry our number is not ours.
+    (await isOwnWriteBack(journal.asJournal(), SHOP, 450789469, '2026-03-10T16:00:05Z')).should.be.false();
+
+    const s = setup();
+    (s.writer as any).d.shopify = { graphql: async (query: string) => query.includes('metafieldsSet')
+      ? { metafieldsSet: { userErrors: [] } }
+      : { order: { updatedAt: '2026-03-10T11:00:05-05:00', metafield: { value: number } } } };
+    (await s.writer.handle(createMsg())).findings.should.eql([]);
+    (await isOwnWriteBack(s.journal.asJournal(), SHOP, 450789469, '2026-03-10T16:00:05Z')).should.be.true();
+    (await isOwnWriteBack(s.journal.asJournal(), SHOP, 450789469, '2026-03-10T16:00:06Z')).should.be.false();
   });
 
   it('spends one D365 call on an order the journal has never seen; "always" verifies first', async () => {

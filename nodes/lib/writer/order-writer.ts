@@ -4,7 +4,9 @@ import type { Erp, Finding, OrderMessage } from '../contract';
 import { odataString } from '../d365/bc-api';
 import type { BcApi } from '../d365/bc-api';
 import type { OrderJournal, OrderRecord, OrderState } from '../journal/journal';
+import { releaseOrder } from '../inventory/gate';
 import type { ShopifyAdminApi } from '../shopify/admin-api';
+import { noteOwnWriteBack } from '../shopify/webhook-own-writes';
 import { classifyBcError, isNotFound } from './bc-errors';
 import { buildSalesOrder } from './build-sales-order';
 import type { BuiltSalesOrder, LineMap, ResolvedIds, ShippingRef, WriterFinding } from './build-sales-order';
@@ -53,6 +55,10 @@ const CREATE_LEASE_MS = 120_000;
 const PRE_CREATE: readonly (OrderState | undefined)[] = [undefined, 'received', 'checked', 'held', 'failed', 'creating'];
 const METAFIELDS_SET = `mutation d365WriteBack($metafields: [MetafieldsSetInput!]!) {
   metafieldsSet(metafields: $metafields) { metafields { id } userErrors { field message code } }
+}`;
+/** The order's version after our write-back. The metafield value proves the version includes our write. */
+const ORDER_VERSION = `query d365WriteBackVersion($id: ID!) {
+  order(id: $id) { updatedAt metafield(namespace: "d365", key: "sales_order_number") { value } }
 }`;
 
 /** Thrown inside a flow step to end it with findings (caught in `run`). */
@@ -179,8 +185,8 @@ export class OrderWriter {
       event: action === 'created' ? 'd365-created' : 'd365-found', detail: so.number,
     });
     // Once the order is D365 demand, holding its reservation too would count the units twice.
-    await this.d.journal.release(`${shop}:${orderId}`);
-    const wb = await this.writeBack(order, so.number);
+    await releaseOrder(this.d.journal, `${shop}:${orderId}`);
+    const wb = await this.writeBack(shop, order, so.number);
     return { ok: true, action, findings: [...warnings, ...wb], salesOrder };
   }
 
@@ -210,7 +216,7 @@ export class OrderWriter {
     return found[0];
   }
 
-  private async writeBack(order: Order, number: string): Promise<WriterFinding[]> {
+  private async writeBack(shop: string, order: Order, number: string): Promise<WriterFinding[]> {
     if (!this.d.settings.writeBack || !this.d.shopify) return [];
     const ownerId = order.admin_graphql_api_id ?? `gid://shopify/Order/${order.id}`;
     try {
@@ -218,10 +224,29 @@ export class OrderWriter {
         metafields: [{ ownerId, namespace: 'd365', key: 'sales_order_number', type: 'single_line_text_field', value: number }],
       });
       const errs = data.metafieldsSet?.userErrors ?? [];
-      if (!errs.length) return [];
+      if (!errs.length) {
+        await this.noteOwnVersion(shop, order, ownerId, number);
+        return [];
+      }
       return [{ code: 'WRITEBACK_FAILED', severity: 'warning', message: `D365 order ${number} created, but Shopify refused the metafield: ${errs.map((x) => x.message).join('; ')}` }];
     } catch (e) {
       return [{ code: 'WRITEBACK_FAILED', severity: 'warning', retryable: true, message: `D365 order ${number} created, but writing it back to Shopify failed: ${(e as Error).message}` }];
+    }
+  }
+
+  /**
+   * Tells the trigger that the orders/updated Shopify sends for our write-back is ours (loop protection).
+   * metafieldsSet answers with the metafield, not the order's new updatedAt, so the order is read right
+   * after. A change by someone else in between would be taken for ours; the metafield value at least
+   * proves that version contains our write. If the read fails, the echo simply comes through as an update.
+   */
+  private async noteOwnVersion(shop: string, order: Order, ownerId: string, number: string): Promise<void> {
+    try {
+      const data = await this.d.shopify!.graphql<{ order?: { updatedAt?: string; metafield?: { value?: string } | null } | null }>(ORDER_VERSION, { id: ownerId });
+      const at = data.order?.updatedAt;
+      if (at && data.order?.metafield?.value === number) await noteOwnWriteBack(this.d.journal, shop, order.id, at);
+    } catch {
+      // Only the loop protection is lost: the write-back itself succeeded.
     }
   }
 
@@ -247,7 +272,7 @@ export class OrderWriter {
       const so = await withRetry(this.retry, () => this.findByExternalNo('salesOrders', order.name));
       if (!so) {
         if (this.d.dryRun) return { ok: true, action: 'dry-run', findings: [], request: [] };
-        await this.d.journal.release(orderKey);
+        await releaseOrder(this.d.journal, orderKey);
         const done = await this.d.journal.transitionOrder(shop, orderId, PRE_CREATE.filter((s) => s !== 'creating'), 'cancelled',
           { orderName: order.name, event: 'cancelled-before-d365' });
         if (!done && (await this.d.journal.getOrder(shop, orderId))?.state === 'creating') {
@@ -273,7 +298,7 @@ export class OrderWriter {
     await withRetry(this.retry, async () => {
       try { await this.d.bc.delete(path, so['@odata.etag'] ?? '*'); } catch (e) { if (!isNotFound(e)) throw e; }
     });
-    await this.d.journal.release(orderKey);
+    await releaseOrder(this.d.journal, orderKey);
     await this.d.journal.transitionOrder(shop, orderId, [rec.state], 'cancelled', { event: 'd365-order-deleted', detail: number });
     return { ok: true, action: 'cancelled', findings: [], salesOrder: { id: so.id, number }, changes: [`deleted sales order ${number}`, 'reservation released'] };
   }
