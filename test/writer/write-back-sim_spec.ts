@@ -40,15 +40,15 @@ describe('writer write-back against the Shopify simulator: own orders/updated', 
     });
     r.should.containEql({ ok: true, action: 'created' });
     r.findings.should.eql([]);
-    sim.order(placed.id)!.updated_at.should.not.equal(placed.updated_at);
+    sim.order(Number(placed.id))!.updated_at.should.not.equal(placed.updated_at);
 
     await sim.settled();
     const echo = updates();
     echo.length.should.equal(1);
-    echo[0]!.body.id.should.equal(placed.id);
+    echo[0]!.body.id.should.equal(Number(placed.id));
     (await isOwnWriteBack(journal, echo[0]!.shop, placed.id, echo[0]!.body.updated_at)).should.be.true();
 
-    sim.updateOrder(placed.id, { note: 'leave at the back door' });
+    sim.updateOrder(Number(placed.id), { note: 'leave at the back door' });
     await sim.settled();
     const later = updates().slice(1);
     later.length.should.equal(1);
