@@ -3,6 +3,7 @@ import { randomUUID } from 'crypto';
 import { z } from 'zod';
 import { appendFindings, formatZodError } from './lib/contract';
 import type { OrderMessage } from './lib/contract';
+import { settleCustody } from './lib/journal/custody';
 import { StatusCounter } from './lib/node-red/status';
 import { onInput } from './lib/node-red/types';
 import { lookupConfigNodes } from './lib/writer/config-nodes';
@@ -51,6 +52,9 @@ export = function (RED: NodeAPI) {
       const key = r.action === 'dry-run' ? 'dry run' : !r.ok ? 'failed'
         : ({ created: 'created', exists: 'created', updated: 'updated', cancelled: 'cancelled', refunded: 'refunded' } as Record<string, string>)[r.action];
       if (key) status.add(key); else status.show();
+      // The outcome is recorded: the trigger's custody of the event ends. A failure is not settled here:
+      // it goes on to whatever handles it (the router holds it and settles then).
+      if (r.ok) await settleCustody(deps.journal!(), msg);
       send(r.ok ? [raw, null] : [null, raw]);
     }, (err) => status.fail(err.message));
   }

@@ -7,7 +7,8 @@ import type { HoldRecord, OrderJournal } from './lib/journal/journal';
 import { registerHoldsAdmin } from './lib/node-red/holds-admin';
 import { StatusCounter } from './lib/node-red/status';
 import { onInput } from './lib/node-red/types';
-import { HoldRegistry } from './lib/router/holds';
+import { HoldRegistry, releaseHold } from './lib/router/holds';
+import { custodyOf, holdIdFor, settleCustody } from './lib/journal/custody';
 import { orderIdentity, storableMessage } from './lib/router/hold-message';
 import type { Routing } from './lib/router/hold-message';
 import { Rule, decide, outputRuleNames, parseSchedule } from './lib/router/rules';
@@ -65,11 +66,15 @@ export = function (RED: NodeAPI) {
 
     const hold = async (msg: OrderMessage, route: string, reason: string, retryAt: number | undefined, attempts: number) => {
       const id = orderIdentity(msg);
+      // One hold per event: a replay of the event (killed before it was settled) replaces this hold.
+      const custody = custodyOf(msg);
       const record = await journal.putHold({
-        id: randomUUID(), ...id, route, reason, findings: (msg.findings ?? []) as Finding[], msg: storableMessage(msg),
+        id: custody ? holdIdFor(custody) : randomUUID(), ...id, route, reason, findings: (msg.findings ?? []) as Finding[], msg: storableMessage(msg),
         heldBy: node.id, heldAt: Date.now(), retryAt, attempts,
       });
       await journal.appendHistory(id.shop, id.orderId, retryAt ? 'hold:retry-later' : 'hold:held', `${route}: ${reason}`);
+      // Held durably: the trigger's custody of the event ends here.
+      await settleCustody(journal, msg);
       return record;
     };
 
@@ -128,9 +133,10 @@ export = function (RED: NodeAPI) {
     }, (err) => status.fail(err.message));
 
     /** Re-emits a released hold: through the checks again (re-check output), or straight on when forced. */
-    const emitReleased = (h: HoldRecord, opts: { force: boolean; by: string }) => {
+    const emitReleased = (h: HoldRecord, opts: { force: boolean; by: string; eventKey?: string }) => {
       const msg = { ...h.msg, _msgid: RED.util.generateId() } as OrderMessage;
-      msg.shopify = { ...(msg.shopify ?? { shop: h.shop, topic: String(msg.topic ?? '') }), source: opts.by === 'retry' ? 'retry' : 'release' };
+      const { eventKey: _settled, ...meta } = msg.shopify ?? { shop: h.shop, topic: String(msg.topic ?? '') };
+      msg.shopify = { ...meta, source: opts.by === 'retry' ? 'retry' : 'release', ...(opts.eventKey ? { eventKey: opts.eventKey } : {}) };
       msg.routing = { decision: opts.by === 'retry' ? 'retried' : 'released', at: new Date().toISOString(), attempts: h.attempts, holdId: h.id, by: opts.by } satisfies Routing;
       if (opts.force) {
         msg.findings = (msg.findings ?? []).map((f) => (f.severity === 'error'
@@ -155,8 +161,8 @@ export = function (RED: NodeAPI) {
       try {
         for (const h of await journal.dueRetries(Date.now(), 100)) {
           if (h.heldBy !== node.id) continue;
-          const taken = await journal.resolveHold(h.id, 'released', 'retry', `retry attempt ${h.attempts}`);
-          if (taken) emitReleased(taken, { force: false, by: 'retry' });
+          const taken = await releaseHold(journal, h, 'retry', `retry attempt ${h.attempts}`, 'retry');
+          if (taken) emitReleased(taken.hold, { force: false, by: 'retry', eventKey: taken.eventKey });
         }
       } catch (e) {
         status.fail(`retry poll: ${(e as Error).message}`);

@@ -60,6 +60,7 @@ export = function (RED: NodeAPI) {
       // Read per delivery: a rotated secret applies without keeping secrets in this node.
       policy: () => ({ shopDomain: shop, secrets: store.webhookSecrets(), topics, ignoreTest: cfg.ignoreTest }),
       ignoreOwnWriteBacks: cfg.ignoreOwnWriteBacks,
+      custody: cfg.custody,
       emit: (msg) => {
         if (!closed) node.send(msg as unknown as NodeMessage);
       },
@@ -140,14 +141,19 @@ export = function (RED: NodeAPI) {
       await reconcile(since);
     });
 
-    // --- start: first re-emit what was acknowledged but never emitted, then reconcile ---------------
+    // --- start: first re-emit what was acknowledged but never settled, then reconcile ---------------
     // Waits for "flows:started": during a (re)deploy the nodes wired after this one may not exist yet,
     // and a message sent to a node that does not exist is dropped — an acknowledged order lost.
     const startedAt = Date.now();
     const start = () => {
       if (closed) return;
-      intake.replayUnemitted(shop, startedAt).then((n) => {
-        if (n) node.log(`re-emitted ${n} acknowledged event(s) that were not emitted before the last stop`);
+      intake.replayUnemitted(shop, startedAt, { windowMs: cfg.replayWindowH * 3_600_000 }).then(({ replayed, expired }) => {
+        if (replayed) node.log(`re-emitted ${replayed} acknowledged event(s) that were not settled before the last stop`);
+        if (expired.length) {
+          const some = expired.slice(0, 20).map((e) => `${e.topic} ${e.resourceId ?? '?'} (event ${e.seq})`).join(', ');
+          node.warn(`${expired.length} acknowledged event(s) older than the replay window (${cfg.replayWindowH} h) were never settled `
+            + `(no writer or router recorded them) and are not replayed: ${some}${expired.length > 20 ? ', …' : ''}`);
+        }
       }, (e: unknown) => {
         node.error(`shopify-trigger: could not re-emit unfinished events: ${toError(e).message}`);
         status.fail('journal unavailable');

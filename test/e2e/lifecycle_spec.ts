@@ -150,6 +150,25 @@ describe('e2e lifecycle on the BC and Shopify simulators (real config nodes and 
     shop.store.order(Number(order.id))!.metafields.find((m) => m.namespace === 'd365' && m.key === 'sales_order_number')!.value.should.equal(so.number);
   });
 
+  it('custody: the writer settles the event once the order is created; a held order is settled by the router', async () => {
+    const journal = (helper.getNode('jr') as any).getJournal();
+    const inCustody = async (order: Order, key: string) => {
+      await journal.recordEvent({ shop: shop.options.shop, dedupeKey: key, topic: 'orders/create', body: JSON.stringify(order), meta: {} });
+      return { topic: 'orders/create', payload: order, shopify: { shop: shop.options.shop, topic: 'orders/create', source: 'webhook', eventKey: key } };
+    };
+    const good = await inCustody(placeSample(), 'wh-good');
+    const bad = await inCustody(shop.placeOrder({ customer: 'C10000', shippingCode: 'Standard', faults: ['unknown_sku'] }), 'wh-bad');
+    (await journal.unemittedEvents()).map((e: any) => e.dedupeKey).should.eql(['wh-good', 'wh-bad']);
+    const done = next('wdone');
+    helper.getNode('new').receive(good as never);
+    (await done).writer.action.should.equal('created');
+    (await journal.unemittedEvents()).map((e: any) => e.dedupeKey).should.eql(['wh-bad']);
+    const held = next('held');
+    helper.getNode('new').receive(bad as never);
+    (await held).routing.decision.should.equal('hold');
+    (await journal.unemittedEvents()).should.eql([]);
+  });
+
   it('create → ship in BC (control API) → Shopify fulfilled with tracking; partial shipments too', async () => {
     const order = placeSample();
     const so = (await created(order)).erp.salesOrder;

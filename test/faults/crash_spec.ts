@@ -13,12 +13,9 @@ describe('faults: Node-RED killed (SIGKILL) while orders flow', function () {
   let rig: Rig | undefined;
   afterEach(async () => { await rig?.stop(); rig = undefined; });
 
-  // BUG (shopify-trigger custody, reported): WebhookIntake.emitRecorded marks an event emitted right after
-  // node.send, i.e. once it is handed to the flow, not once the order is created or held. An order still in
-  // the checks (awaiting D365 lookups) when the process dies is therefore neither replayed at start (not
-  // unemitted) nor found by reconciliation (its version is already recorded): with 3 kills, 55 of 60
-  // acknowledged orders ended nowhere. Unskip when custody lasts until the writer or router has committed.
-  it.skip('keeps every acknowledged order: in D365 or on hold, none twice', async () => {
+  // Custody lasts until the writer or router has recorded the order (shopify-trigger "Custody: until recorded"):
+  // an order inside the checks when the process dies is replayed at the next start.
+  it('keeps every acknowledged order: in D365 or on hold, none twice', async () => {
     // Shopify's retries (8 over ~4 h) scaled to ~70 s: unacknowledged deliveries outlive each restart.
     rig = await startRig({ shopify: { timeScale: 0.005 } });
     const r = rig;

@@ -5,6 +5,7 @@ import os from 'os';
 import path from 'path';
 import routerModule = require('../../nodes/order-exception-router');
 import journalModule = require('../../nodes/order-journal');
+import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
 
 const order = () => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'order-1001.json'), 'utf8'));
 const finding = (code: string, extra: Record<string, unknown> = {}) =>
@@ -119,6 +120,41 @@ describe('order-exception-router node', () => {
     held.routing.decision.should.equal('hold');
     const one = await helper.request().get(`/shopify-d365/holds/${held.routing.holdId}`).expect(200);
     one.body.reason.should.match(/retries exhausted after 2 attempts/);
+  });
+
+  it('custody: a hold settles its event, a replay of the event replaces the hold, a release re-opens custody', async () => {
+    await helper.load([journalModule, routerModule], flow([]));
+    const j = SqliteJournal.open(path.join(dir, 'journal.sqlite'));
+    try {
+      const shop = 'demo-shop.myshopify.com';
+      await j.recordEvent({ shop, dedupeKey: 'wh-1', topic: 'orders/create', body: JSON.stringify(order()), meta: { shop, topic: 'orders/create' } });
+      const inCustody = () => ({ ...orderMsg([finding('SKU_UNMAPPED')]), shopify: { shop, topic: 'orders/create', source: 'webhook', eventKey: 'wh-1' } });
+      let h = next('held');
+      helper.getNode('r').receive(inCustody() as never);
+      const id = (await h).routing.holdId;
+      (await j.unemittedEvents()).should.eql([]);
+      // The same event again (the process died before the settle, and the trigger replayed it): one hold.
+      h = next('held');
+      helper.getNode('r').receive(inCustody() as never);
+      (await h).routing.holdId.should.equal(id);
+      (await j.listHolds({ status: 'held' })).map((x) => x.id).should.eql([id]);
+
+      const re = next('recheck');
+      await helper.request().post(`/shopify-d365/holds/${id}/release`).send({}).expect(200);
+      const released = await re;
+      released.shopify.eventKey.should.match(new RegExp(`^release:${id}:`));
+      released.shopify.source.should.equal('release');
+      const open = await j.unemittedEvents();
+      open.map((e) => [e.dedupeKey, e.topic, e.resourceId]).should.eql([[released.shopify.eventKey, 'orders/create', String(order().id)]]);
+      JSON.parse(open[0]!.body).name.should.equal('#1001');
+      // The re-checked order is held again: that hold settles the release event in turn.
+      h = next('held');
+      helper.getNode('r').receive({ ...released, findings: [finding('SKU_UNMAPPED')] } as never);
+      (await h).routing.holdId.should.not.equal(id);
+      (await j.unemittedEvents()).should.eql([]);
+    } finally {
+      await j.close();
+    }
   });
 
   it('held orders survive a restart and can be released after it', async () => {

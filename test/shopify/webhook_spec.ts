@@ -1,3 +1,4 @@
+import { settleCustody } from '../../nodes/lib/journal/custody';
 import 'should';
 import { readFileSync } from 'fs';
 import path from 'path';
@@ -210,12 +211,77 @@ describe('shopify webhook: intake (custody through the journal)', () => {
     await journal.recordEvent({ shop: 'other.myshopify.com', dedupeKey: 'x', topic: 'orders/create', body: JSON.stringify(order()), meta: { shop: 'other.myshopify.com', topic: 'orders/create' } });
     emitted.length.should.equal(0);
     const again = intake();
-    (await again.replayUnemitted(SHOP, Date.now() + 1)).should.equal(1);
+    (await again.replayUnemitted(SHOP, Date.now() + 1)).replayed.should.equal(1);
     emitted.length.should.equal(1);
     emitted[0].shopify.webhookId.should.equal('wh-1');
     emitted[0].payload.id.should.equal(450789469);
-    (await again.replayUnemitted(SHOP, Date.now() + 1)).should.equal(0);
+    (await again.replayUnemitted(SHOP, Date.now() + 1)).replayed.should.equal(0);
     (await journal.unemittedEvents()).map((e) => e.shop).should.eql(['other.myshopify.com']);
+  });
+
+  describe('custody until settled', () => {
+    const settled = () => intake(journal, { custody: 'settled' });
+
+    it('emits with msg.shopify.eventKey and keeps the event unsettled until a node settles it by that key', async () => {
+      const i = settled();
+      const d = delivery(order());
+      await (await i.receive(d.headers, d.raw)).after!();
+      emitted.length.should.equal(1);
+      emitted[0].shopify.eventKey.should.equal('wh-1');
+      (await journal.unemittedEvents()).map((e) => e.dedupeKey).should.eql(['wh-1']);
+      // A restart now ("killed inside the checks") replays it, with the same key.
+      const restarted = settled();
+      (await restarted.replayUnemitted(SHOP, Date.now() + 1)).replayed.should.equal(1);
+      emitted[1].shopify.should.eql(emitted[0].shopify);
+      (await settleCustody(journal, emitted[1])).should.be.true();
+      (await settleCustody(journal, emitted[1])).should.be.false();
+      (await journal.unemittedEvents()).should.eql([]);
+      (await settled().replayUnemitted(SHOP, Date.now() + 1)).replayed.should.equal(0);
+    });
+
+    it('does not replay events received after the start, and pages through a backlog larger than a page', async () => {
+      const i = settled();
+      for (let n = 0; n < 7; n++) {
+        const d = delivery({ ...order(), id: 1000 + n }, { id: `wh-${n}` });
+        await (await i.receive(d.headers, d.raw)).after!();
+      }
+      emitted.length = 0;
+      const r = await settled().replayUnemitted(SHOP, Date.now() + 1, { pageSize: 3 });
+      r.replayed.should.equal(7);
+      emitted.map((m) => m.payload.id).should.eql([1000, 1001, 1002, 1003, 1004, 1005, 1006]);
+      emitted.length = 0;
+      (await settled().replayUnemitted(SHOP, 0, { pageSize: 3 })).replayed.should.equal(0);
+      emitted.length.should.equal(0);
+    });
+
+    it('gives up (settles and lists) unsettled events older than the replay window, and replays younger ones', async () => {
+      let now = Date.parse('2026-11-01T00:00:00Z');
+      const j = SqliteJournal.open(':memory:', { now: () => now });
+      try {
+        const i = intake(j, { custody: 'settled' });
+        const a = delivery({ ...order(), id: 1 }, { id: 'wh-old' });
+        await (await i.receive(a.headers, a.raw)).after!();
+        now += 80 * 3_600_000;
+        const b = delivery({ ...order(), id: 2 }, { id: 'wh-new' });
+        await (await i.receive(b.headers, b.raw)).after!();
+        emitted.length = 0;
+        const r = await intake(j, { custody: 'settled' }).replayUnemitted(SHOP, now + 1, { windowMs: 72 * 3_600_000 });
+        r.replayed.should.equal(1);
+        r.expired.map((e) => [e.topic, e.resourceId]).should.eql([['orders/create', '1']]);
+        emitted.map((m) => m.payload.id).should.eql([2]);
+        (await j.unemittedEvents()).map((e) => e.dedupeKey).should.eql(['wh-new']);
+      } finally {
+        await j.close();
+      }
+    });
+
+    it("in 'emitted' mode ends custody at the emit and sets no eventKey", async () => {
+      const i = intake();
+      const d = delivery(order());
+      await (await i.receive(d.headers, d.raw)).after!();
+      (emitted[0].shopify.eventKey === undefined).should.be.true();
+      (await journal.unemittedEvents()).should.eql([]);
+    });
   });
 
   it('skips the orders/updated caused by our own write-back, but not a later change', async () => {

@@ -1,3 +1,4 @@
+import { reopenCustody } from '../journal/custody';
 import type { HoldFilter, HoldRecord, OrderJournal } from '../journal/journal';
 
 /**
@@ -9,8 +10,26 @@ export interface RouterHandle {
   id: string;
   name: string;
   journal: OrderJournal;
-  /** Emits a released order (re-check output, or clean output when forced). Called after the commit. */
-  emitReleased(hold: HoldRecord, opts: { force: boolean; by: string }): void;
+  /** Emits a released order (re-check output, or clean output when forced). Called after the commit;
+   * `eventKey`: the journal event that keeps custody of the released order, if custody is kept. */
+  emitReleased(hold: HoldRecord, opts: { force: boolean; by: string; eventKey?: string }): void;
+}
+
+/**
+ * Takes a hold out of the queue exactly once (the journal's compare-and-set from 'held'), custody of
+ * the order re-opened first so that a crash right after the release replays it. Undefined when the
+ * hold was no longer 'held' (someone else released or discarded it).
+ */
+export async function releaseHold(journal: OrderJournal, hold: HoldRecord, by: string, resolution: string, source: 'release' | 'retry'):
+  Promise<{ hold: HoldRecord; eventKey?: string } | undefined> {
+  const custody = await reopenCustody(journal, hold, source);
+  const done = await journal.resolveHold(hold.id, 'released', by, resolution);
+  if (!done) {
+    // Not ours to release: the event recorded just now must not replay it.
+    if (custody?.fresh) await journal.settleEvent(custody.shop, custody.key);
+    return undefined;
+  }
+  return { hold: done, eventKey: custody?.key };
 }
 
 export class HoldError extends Error {
@@ -82,11 +101,11 @@ export class HoldRegistry {
     const { hold, journal } = await this.get(id);
     const router = this.routers.get(hold.heldBy);
     if (!router) throw new HoldError(409, `the router that held ${hold.orderName ?? hold.orderId} is not deployed; deploy it to release`);
-    const done = await journal.resolveHold(id, 'released', by, force ? 'released without re-check' : 'released for re-check');
+    const done = await releaseHold(journal, hold, by, force ? 'released without re-check' : 'released for re-check', 'release');
     if (!done) throw new HoldError(409, `${hold.orderName ?? hold.orderId} was already ${hold.status === 'held' ? 'resolved' : hold.status}`);
     await journal.appendHistory(hold.shop, hold.orderId, force ? 'hold:released-forced' : 'hold:released', `by ${by}`);
-    router.emitReleased(done, { force, by });
-    return done;
+    router.emitReleased(done.hold, { force, by, eventKey: done.eventKey });
+    return done.hold;
   }
 
   async discard(id: string, by: string, reason: string): Promise<HoldRecord> {

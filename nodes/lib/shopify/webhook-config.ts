@@ -22,6 +22,10 @@ export const TriggerConfig = z.object({
   maxBodyKb: int(1, 10 * 1024, 1024),
   ignoreTest: bool(false),
   ignoreOwnWriteBacks: bool(true),
+  /** settled: custody lasts until the writer or router recorded the order (crash-safe); emitted: until the emit. */
+  custody: z.preprocess(blankToUndefined, z.enum(['settled', 'emitted']).default('settled')),
+  /** Unsettled events older than this are not replayed at start (a flow that never settles them). */
+  replayWindowH: int(1, 30 * 24, 72),
   reconcile: bool(false),
   reconcileIntervalS: int(30, 24 * 3600, 300),
   reconcileLookbackMin: int(1, 30 * 24 * 60, 60),

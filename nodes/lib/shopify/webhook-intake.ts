@@ -1,14 +1,20 @@
 import { formatZodError, isShopifyTopic, parseTopicPayload, ShopifyMeta } from '../contract';
-import type { OrderJournal, RecordEventResult } from '../journal/journal';
+import type { EventRecord, OrderJournal, RecordEventResult } from '../journal/journal';
 import { evaluateDelivery, parseJsonBody } from './webhook';
 import type { DeliveryPolicy, HeaderBag, TriggerEvent, TriggerMessage } from './webhook';
 import { isOwnWriteBack } from './webhook-own-writes';
 
 /**
  * Custody of events: an accepted event is committed to the journal before the caller may answer
- * 200, emitted after, and marked emitted last. Whatever dies in between, the journal still lists the
- * event as unemitted and `replayUnemitted` sends it on the next start — at least once, never lost.
+ * 200 and emitted after. It stays unsettled until custody ends — at the emit ('emitted'), or when the
+ * writer or router has recorded the order ('settled': msg.shopify.eventKey, see journal/custody.ts).
+ * Whatever dies in between, the journal still lists the event and `replayUnemitted` sends it again on
+ * the next start — at least once, never lost.
  */
+
+export type CustodyMode = 'settled' | 'emitted';
+
+export type EventRecordSummary = Pick<EventRecord, 'seq' | 'topic' | 'resourceId' | 'receivedAt'>;
 
 export type IntakeOutcome = 'received' | 'reconciled' | 'duplicate' | 'stale' | 'ignored' | 'rejected';
 
@@ -17,6 +23,8 @@ export interface IntakeOptions {
   /** Read per delivery, so secrets are never cached here. */
   policy: () => DeliveryPolicy;
   ignoreOwnWriteBacks: boolean;
+  /** When custody of an emitted event ends (default 'emitted'). */
+  custody?: CustodyMode;
   emit: (msg: TriggerMessage) => void;
   onOutcome?: (outcome: IntakeOutcome, reason?: string) => void;
   /** An emitted event could not be marked emitted, or a recorded event could not be replayed. */
@@ -69,7 +77,7 @@ export class WebhookIntake {
     }
     this.opts.onOutcome?.('received');
     const seq = result.seq;
-    return { status: 200, message: 'ok', after: () => this.emitRecorded(seq, event.msg) };
+    return { status: 200, message: 'ok', after: () => this.emitRecorded(seq, event.record.dedupeKey, event.msg) };
   }
 
   /** The reconciliation path: commit and emit at once (no HTTP answer in between). */
@@ -77,12 +85,17 @@ export class WebhookIntake {
     const result = await this.opts.journal.recordEvent(event.record);
     if (result.status === 'new') {
       this.opts.onOutcome?.('reconciled');
-      await this.emitRecorded(result.seq, event.msg);
+      await this.emitRecorded(result.seq, event.record.dedupeKey, event.msg);
     }
     return result;
   }
 
-  async emitRecorded(seq: number, msg: TriggerMessage): Promise<void> {
+  async emitRecorded(seq: number, dedupeKey: string, msg: TriggerMessage): Promise<void> {
+    if (this.opts.custody === 'settled') {
+      // Custody passes with the message: the writer or router settles the event by this key.
+      this.opts.emit({ ...msg, shopify: { ...msg.shopify, eventKey: dedupeKey }, _shopifyEventSeq: seq });
+      return;
+    }
     this.opts.emit({ ...msg, _shopifyEventSeq: seq });
     try {
       await this.opts.journal.markEmitted(seq);
@@ -93,21 +106,32 @@ export class WebhookIntake {
   }
 
   /**
-   * Emits this shop's events that were recorded before `receivedBefore` but never emitted (the
-   * process stopped between the 200 and the emit). Returns how many were emitted.
+   * Emits this shop's events that were recorded before `receivedBefore` but never settled (the
+   * process stopped between the 200 and the end of custody). With `windowMs`, events older than the
+   * window are given up instead (settled and counted): a flow that never settles (nothing downstream
+   * ends custody) must not replay its whole history at every start.
    */
-  async replayUnemitted(shop: string, receivedBefore: number, pageSize = 500): Promise<number> {
-    let emitted = 0;
-    const tried = new Set<number>();
+  async replayUnemitted(shop: string, receivedBefore: number, o: { pageSize?: number; windowMs?: number } = {}):
+    Promise<{ replayed: number; expired: EventRecordSummary[] }> {
+    const pageSize = o.pageSize ?? 500;
+    const oldest = o.windowMs === undefined ? -Infinity : receivedBefore - o.windowMs;
+    let replayed = 0;
+    const expired: EventRecordSummary[] = [];
+    let after = 0;
     for (;;) {
-      const page = await this.opts.journal.unemittedEvents(pageSize);
-      const mine = page.filter((e) => !tried.has(e.seq) && e.shop === shop.toLowerCase() && e.receivedAt < receivedBefore);
-      for (const e of mine) {
-        tried.add(e.seq);
+      const page = await this.opts.journal.unemittedEvents(pageSize, after);
+      for (const e of page) {
+        after = e.seq;
+        if (e.shop !== shop.toLowerCase() || e.receivedAt >= receivedBefore) continue;
+        if (e.receivedAt < oldest) {
+          await this.opts.journal.markEmitted(e.seq);
+          expired.push({ seq: e.seq, topic: e.topic, resourceId: e.resourceId, receivedAt: e.receivedAt });
+          continue;
+        }
         const msg = this.restore(e.topic, e.body, e.meta);
         if (msg.ok) {
-          await this.emitRecorded(e.seq, msg.msg);
-          emitted++;
+          await this.emitRecorded(e.seq, e.dedupeKey, msg.msg);
+          replayed++;
         } else {
           // Recorded (and acknowledged) but no longer valid, e.g. after a schema change: surface it
           // to Catch nodes with the raw body rather than drop it silently, then stop replaying it.
@@ -116,7 +140,7 @@ export class WebhookIntake {
           await this.opts.journal.markEmitted(e.seq);
         }
       }
-      if (!mine.length || page.length < pageSize) return emitted;
+      if (page.length < pageSize) return { replayed, expired };
     }
   }
 
