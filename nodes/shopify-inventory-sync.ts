@@ -3,6 +3,7 @@ import { randomUUID } from 'crypto';
 import { formatZodError } from './lib/contract';
 import { InventorySync } from './lib/inventory/sync';
 import type { SyncReport } from './lib/inventory/sync';
+import { SharedRun } from './lib/inventory/sync-run';
 import { SyncConfig } from './lib/inventory/sync-settings';
 import { StatusCounter } from './lib/node-red/status';
 import { onInput } from './lib/node-red/types';
@@ -37,35 +38,32 @@ export = function (RED: NodeAPI) {
       // Outlives an interval so the holder keeps it between runs; an input-only node holds it for ten minutes.
       leaseMs: (cfg.intervalS || 200) * 3000,
     }));
-    let running: Promise<SyncReport> | undefined;
-    const run = (): Promise<SyncReport> => (running ??= (async () => {
-      try {
-        status.busy('syncing…');
-        const r = await getSync().run();
-        if (!r.ran) node.status({ fill: 'grey', shape: 'ring', text: 'standby (lease elsewhere)' });
-        else {
-          status.add('sent', r.sent);
-          if (r.errors) status.add('failed', r.errors);
-          if (!r.sent && !r.errors) status.show();
-        }
-        return r;
-      } finally {
-        running = undefined;
+    // One run at a time; the timer and input messages share it with one report per trigger (see SharedRun).
+    const runs = new SharedRun(async (): Promise<SyncReport> => {
+      status.busy('syncing…');
+      const r = await getSync().run();
+      if (!r.ran) node.status({ fill: 'grey', shape: 'ring', text: 'standby (lease elsewhere)' });
+      else {
+        status.add('sent', r.sent);
+        if (r.errors) status.add('failed', r.errors);
+        if (!r.sent && !r.errors) status.show();
       }
-    })());
+      return r;
+    });
     /** Output 1: the run's counts; output 2 (only when something failed): the failed levels. */
     const outputs = (r: SyncReport, msg: Record<string, unknown> = {}) => {
       const { failed, ...summary } = r;
       return [{ ...msg, topic: 'inventory/sync', payload: summary }, failed.length ? { topic: 'inventory/sync-failed', payload: failed } : null];
     };
-    const tick = () => run().then((r) => { if (r.ran) node.send(outputs(r)); },
+    const tick = () => runs.tick().then((t) => { if (t?.result.ran) node.send(outputs(t.result)); },
       (e: Error) => { status.fail(e.message); node.error(`${TYPE}: run failed: ${e.message}`); });
     const timer = cfg.intervalS > 0 ? setInterval(tick, cfg.intervalS * 1000) : undefined;
     // A timed sync also runs soon after deploy instead of waiting a whole interval.
     const first = cfg.intervalS > 0 ? setTimeout(tick, 2000) : undefined;
-    // An input message (inject, or a D365 event) runs it at once; failures reach Catch nodes through done(err).
+    // An input message (inject, or a D365 event) runs it at once, or joins the run in progress and gets its
+    // report; failures reach Catch nodes through done(err).
     onInput(node, async (msg, send) => {
-      const r = await run();
+      const r = await runs.answer();
       if (r.ran) send(outputs(r, msg as unknown as Record<string, unknown>));
     }, (err) => status.fail(err.message));
     node.on('close', (_removed: boolean, done: () => void) => {

@@ -87,6 +87,43 @@ describe('shopify-inventory-sync node (simulators)', () => {
     }
   });
 
+  describe('timer and input message on one run: one report', function () {
+    this.timeout(15000);
+    // Slow D365 answers keep the first run going past the first timer tick (2 s after deploy).
+    beforeEach(() => bc.setLatency(2100));
+    afterEach(() => bc.setLatency(0));
+    const reports = () => {
+      const got: any[] = [];
+      helper.getNode('report').on('input', (m: any) => got.push(m));
+      return got;
+    };
+    const until = async (cond: () => boolean, ms: number) => {
+      for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+    };
+
+    it('a tick that joins the run an input message started sends no second report', async () => {
+      await load({ intervalS: '10' });
+      const got = reports();
+      helper.getNode('n').receive({ payload: 'go', _mine: 1 } as never);
+      await until(() => got.length > 0, 12000);
+      await new Promise((r) => setTimeout(r, 500));
+      got.length.should.equal(1);
+      got[0].should.match({ _mine: 1, topic: 'inventory/sync', payload: { ran: true } });
+    });
+
+    it('an input message that joins a timed run gets its report, and the tick sends none of its own', async () => {
+      await load({ intervalS: '10' });
+      const got = reports();
+      await new Promise((r) => setTimeout(r, 2400));
+      got.length.should.equal(0);
+      helper.getNode('n').receive({ payload: 'go', _mine: 2 } as never);
+      await until(() => got.length > 0, 12000);
+      await new Promise((r) => setTimeout(r, 500));
+      got.length.should.equal(1);
+      got[0].should.match({ _mine: 2, topic: 'inventory/sync', payload: { ran: true } });
+    });
+  });
+
   it('refuses invalid settings with node.error and a red status', async () => {
     await load({ locations: [], intervalS: '5' });
     const n = helper.getNode('n');
