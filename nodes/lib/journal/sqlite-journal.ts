@@ -62,19 +62,30 @@ const ORDER_TOPIC_PREFIX = 'orders/';
  * The embedded journal backend: one SQLite file (or `:memory:`), shared by every node of a
  * Node-RED instance and by several Node-RED processes on the same machine.
  *
- * better-sqlite3 is synchronous, so each method has committed before its promise is even created;
- * a promise that resolves means the write is on disk. Every write runs in an IMMEDIATE transaction:
- * it takes the file's write lock before reading, so check-then-write sequences (dedupe, CAS,
- * reservations, leases) are atomic across processes, and a second process waits (busy_timeout)
- * instead of failing or reading a snapshot that is about to be stale.
+ * Writes are group-committed: calls made in the same turn of the event loop (every webhook that
+ * arrived together) are queued and committed by one IMMEDIATE transaction, so they share one fsync
+ * instead of paying one each; a promise resolves only after that commit, so a promise that resolves
+ * means the write is on disk. IMMEDIATE takes the file's write lock before reading, so
+ * check-then-write sequences (dedupe, CAS, reservations, leases) are atomic across processes, and a
+ * second process waits (busy_timeout) instead of failing or reading a snapshot that is about to be
+ * stale. better-sqlite3 is synchronous: the commit blocks the event loop for the fsync, once per batch.
  */
 export class SqliteJournal implements OrderJournal {
   private readonly now: () => number;
   private readonly s: ReturnType<typeof prepare>;
+  private readonly queue: QueuedOp[] = [];
+  private flushTimer: NodeJS.Immediate | undefined;
+  private readonly transaction: Database.Transaction<(fn: () => void) => void>;
+  private readonly savepoint: (fn: () => unknown) => unknown;
+  /** Write transactions committed so far (each one fsync); with group commit, often fewer than write calls. */
+  commits = 0;
 
   private constructor(private readonly db: Database.Database, readonly file: string, opts: SqliteJournalOptions) {
     this.now = opts.now ?? Date.now;
     this.s = prepare(db);
+    this.transaction = db.transaction((fn: () => void) => fn());
+    // Called inside the batch's transaction, better-sqlite3 makes this a SAVEPOINT … RELEASE.
+    this.savepoint = db.transaction((fn: () => unknown) => fn());
   }
 
   /** Opens (creating directories, the file and the schema as needed) a journal. `:memory:` gives a private, non-durable one. */
@@ -99,7 +110,7 @@ export class SqliteJournal implements OrderJournal {
       // (they are only in the OS cache). Every table here backs a promise already made to someone
       // else (the 200 that stops Shopify retrying, a reservation, a hold), so a commit must reach the
       // disk before the method returns. The setting is per connection, hence for all tables; the
-      // cost is one fsync per commit, small next to the HTTP calls around each write.
+      // cost is one fsync per commit, shared by every write of a batch (group commit, see flush).
       db.pragma('synchronous = FULL');
       migrate(db, (opts.now ?? Date.now)());
     } catch (e) {
@@ -109,18 +120,88 @@ export class SqliteJournal implements OrderJournal {
     return new SqliteJournal(db, file, opts);
   }
 
-  /** Runs synchronous work as a settled promise: thrown errors become rejections, never sync throws. */
+  /**
+   * Reads run at once when nothing is queued; otherwise they queue behind the pending writes, so a
+   * read issued after a write (awaited or not) always sees it.
+   */
   private run<T>(fn: () => T): Promise<T> {
-    if (!this.db.open) return Promise.reject(new Error('order journal: the journal is closed'));
-    try {
-      return Promise.resolve(fn());
-    } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    if (!this.queue.length) {
+      if (!this.db.open) return Promise.reject(closedError());
+      try {
+        return Promise.resolve(fn());
+      } catch (e) {
+        return Promise.reject(toError(e));
+      }
     }
+    return this.enqueue(fn, false);
   }
 
+  /** Group commit: see flush. */
   private write<T>(fn: () => T): Promise<T> {
-    return this.run(() => this.db.transaction(fn).immediate());
+    return this.enqueue(fn, true);
+  }
+
+  private enqueue<T>(fn: () => T, writes: boolean): Promise<T> {
+    if (!this.db.open) return Promise.reject(closedError());
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, writes, resolve: resolve as (v: unknown) => void, reject });
+      // setImmediate, not a microtask: it runs after the current poll phase, so every request that
+      // arrived together (and every call their handlers made) joins one commit.
+      this.flushTimer ??= setImmediate(() => this.flush());
+    });
+  }
+
+  /**
+   * Commits everything queued since the last flush. Operations run in call order inside ONE
+   * IMMEDIATE transaction (one fsync for all), each write in its own savepoint, so an operation that
+   * throws is rolled back alone and rejects only its caller, while later ones see earlier ones'
+   * writes (dedupe and stale rules hold inside a batch as across batches). Promises settle only
+   * after COMMIT returned: "every method that returns has committed" still holds. A failed BEGIN or
+   * COMMIT (busy, disk full, I/O error) rejects every caller of the batch, and nothing of it is kept.
+   */
+  private flush(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
+    while (this.queue.length) this.commitBatch(this.queue.splice(0, MAX_BATCH));
+  }
+
+  private commitBatch(batch: QueuedOp[]): void {
+    if (!this.db.open) {
+      for (const op of batch) op.reject(closedError());
+      return;
+    }
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: Error })[] = [];
+    // A lone operation needs no savepoint: if it throws, the whole transaction rolls back with it.
+    const isolate = batch.length > 1;
+    const runAll = () => {
+      for (const op of batch) {
+        try {
+          outcomes.push({ ok: true, value: op.writes && isolate ? this.savepoint(op.fn) : op.fn() });
+        } catch (e) {
+          // SQLite ends the whole transaction on some errors (SQLITE_FULL, IOERR, BUSY): then no
+          // operation of the batch has committed, and all must fail.
+          if (!isolate || !this.db.inTransaction) throw e;
+          outcomes.push({ ok: false, error: toError(e) });
+        }
+      }
+    };
+    try {
+      if (batch.some((op) => op.writes)) {
+        this.transaction.immediate(runAll);
+        this.commits++;
+      } else {
+        runAll();
+      }
+    } catch (e) {
+      const err = toError(e);
+      for (const op of batch) op.reject(err);
+      return;
+    }
+    batch.forEach((op, i) => {
+      const o = outcomes[i];
+      if (o.ok) op.resolve(o.value);
+      else op.reject(o.error);
+    });
   }
 
   // --- webhook events -----------------------------------------------------------------------------
@@ -364,8 +445,9 @@ export class SqliteJournal implements OrderJournal {
     });
   }
 
-  /** Closes the database; idempotent. Later calls reject with "the journal is closed". */
+  /** Commits what is queued, then closes the database; idempotent. Later calls reject with "the journal is closed". */
   close(): Promise<void> {
+    this.flush();
     if (this.db.open) this.db.close();
     return Promise.resolve();
   }
@@ -373,6 +455,24 @@ export class SqliteJournal implements OrderJournal {
   get isOpen(): boolean {
     return this.db.open;
   }
+}
+
+interface QueuedOp {
+  fn: () => unknown;
+  writes: boolean;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+/** Operations per transaction at most, so one flush never holds the file's write lock for long. */
+const MAX_BATCH = 500;
+
+function closedError(): Error {
+  return new Error('order journal: the journal is closed');
+}
+
+function toError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** SQLite treats a negative LIMIT as "no limit". */
