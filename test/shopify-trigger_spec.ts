@@ -101,6 +101,8 @@ describe('shopify-trigger node', () => {
     msg.shopify.should.eql({
       shop: SHOP, topic: 'orders/create', webhookId: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043', eventId: '98880550-7158-44d4-b7cd-2c97c8a091b5',
       apiVersion: '2026-07', triggeredAt: '2026-03-10T16:00:02Z', source: 'webhook',
+      // Custody until recorded (the default): the journal event a writer or router settles.
+      eventKey: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
     });
     msg._shopifyEventSeq.should.be.a.Number();
     calls('n1', 'status').should.matchAny({ fill: 'green', text: '1 received' });
@@ -219,10 +221,34 @@ describe('shopify-trigger node', () => {
     got.length.should.equal(1);
     got[0].shopify.webhookId.should.equal('unfinished-1');
     got[0].payload.id.should.equal(450789469);
-    // A retry of that delivery is a duplicate, and the next restart does not emit it again.
+    // A retry of that delivery is a duplicate; until a writer or router settles the event, every
+    // restart replays it (custody until recorded) …
     (await post(d)).status.should.equal(200);
     await helper.unload();
     await load();
+    got.map((m) => m.shopify.eventKey).should.eql(['unfinished-1']);
+    (await (helper.getNode('jr') as unknown as { getJournal(): SqliteJournal }).getJournal().settleEvent(SHOP, 'unfinished-1')).should.be.true();
+    // … and once settled, never again.
+    await helper.unload();
+    await load();
+    await tick();
+    got.length.should.equal(0);
+  });
+
+  it("with custody 'until emitted', an event replayed once is not replayed again", async () => {
+    const j = SqliteJournal.open(file);
+    const intake = new WebhookIntake({
+      journal: j, ignoreOwnWriteBacks: false, emit: () => { throw new Error('must not emit'); },
+      policy: () => ({ shopDomain: SHOP, secrets: [SECRET], topics: new Set(['orders/create']), ignoreTest: false }),
+    });
+    const d = signed(order(), { id: 'unfinished-2' });
+    (await intake.receive(Object.fromEntries(Object.entries(d.headers).map(([k, v]) => [k.toLowerCase(), v])), d.raw)).status.should.equal(200);
+    await j.close();
+    await load({ custody: 'emitted' });
+    got.length.should.equal(1);
+    (got[0].shopify.eventKey === undefined).should.be.true();
+    await helper.unload();
+    await load({ custody: 'emitted' });
     await tick();
     got.length.should.equal(0);
   });
