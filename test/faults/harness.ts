@@ -144,3 +144,8 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs: 
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** The pid of the rig's Node-RED process right now (a test that must see it never restarted compares two reads). */
+export function nodeRedPidOf(rig: Rig): number {
+  return nodeRedPid(rig.userDir);
+}
