@@ -16,6 +16,8 @@ const Config = z.object({
   notifyCustomer: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
   carriers: z.string().max(20_000).default('UPS=UPS\nFEDEX=FedEx\nDHL=DHL Express\nUSPS=USPS'),
   locations: z.string().max(20_000).default(''),
+  attempts: SenderSettings.shape.attempts,
+  retryBaseMs: SenderSettings.shape.retryBaseMs,
 });
 
 export = function (RED: NodeAPI) {
@@ -36,7 +38,7 @@ export = function (RED: NodeAPI) {
       node.error('shopify-fulfillment-sender: the Shopify store or order journal config node is missing');
       return;
     }
-    const settings = SenderSettings.parse({ notifyCustomer: cfg.notifyCustomer, carriers: parseTable(cfg.carriers), locations: parseTable(cfg.locations) });
+    const settings = SenderSettings.parse({ notifyCustomer: cfg.notifyCustomer, carriers: parseTable(cfg.carriers), locations: parseTable(cfg.locations), attempts: cfg.attempts, retryBaseMs: cfg.retryBaseMs });
     let sender: FulfillmentSender | undefined;
     const getSender = () => (sender ??= new FulfillmentSender({ shopify: deps.shopify!(), journal: deps.journal!(), shop: deps.shopDomain!, settings }));
 

@@ -224,13 +224,17 @@ export const NODES: NodeCase[] = [
   {
     type: 'shopify-fulfillment-sender', label: 'fulfillment sender', refs: { store: 'shopify-store', journal: 'order-journal' },
     invalid: [{ prop: 'locations', value: 'EAST=main', error: 'location table line 1: the Shopify location id is a number' },
-      { prop: 'carriers', value: 'UPS=UPS\nGLS', error: 'carrier table line 2: write CODE=value' }],
+      { prop: 'carriers', value: 'UPS=UPS\nGLS', error: 'carrier table line 2: write CODE=value' },
+      { prop: 'attempts', value: '0', error: 'attempts: a whole number from 1 to 10' },
+      { prop: 'retryBaseMs', value: '-1', error: 'back-off: 0 to 60000 ms' }],
     async fill(f) {
       await f.check('notifyCustomer', true);
       await f.text('carriers', 'UPS=UPS\nGLS=GLS');
       await f.text('locations', 'EAST=655441491');
+      await f.text('attempts', '5');
+      await f.text('retryBaseMs', '250');
     },
-    stored: { notifyCustomer: true, carriers: 'UPS=UPS\nGLS=GLS', locations: 'EAST=655441491', store: SEED_CONFIG.store, journal: SEED_CONFIG.journal },
+    stored: { notifyCustomer: true, carriers: 'UPS=UPS\nGLS=GLS', locations: 'EAST=655441491', attempts: '5', retryBaseMs: '250', store: SEED_CONFIG.store, journal: SEED_CONFIG.journal },
   },
   {
     type: 'shopify-inventory-sync', label: 'inventory sync', refs: { store: 'shopify-store', connection: 'd365-connection', journal: 'order-journal' },

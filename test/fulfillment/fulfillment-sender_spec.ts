@@ -12,12 +12,13 @@ const shipment = (number: string, lines: { sequence?: number; lineObjectNumber: 
   orderNumber: 'SO1001', externalDocumentNumber: '#1001',
 });
 
-function setup() {
+function setup(over: Partial<SenderSettings> = {}) {
   const shopify = new FakeShopify();
   shopify.addFo('655441491', [{ lineItemId: '466157049', sku: 'IPOD2008GREEN', quantity: 2 }, { lineItemId: '518995019', sku: 'IPOD2008RED', quantity: 1 }]);
   const journal = new MemoryJournal();
-  const sender = new FulfillmentSender({ shopify, journal: journal.asJournal(), shop: SHOP, settings });
-  return { shopify, journal, sender };
+  const waits: number[] = [];
+  const sender = new FulfillmentSender({ shopify, journal: journal.asJournal(), shop: SHOP, settings: { ...settings, ...over }, sleep: async (ms) => { waits.push(ms); } });
+  return { shopify, journal, sender, waits };
 }
 
 describe('fulfillment: allocation', () => {
@@ -87,8 +88,8 @@ describe('fulfillment: sender', () => {
     shopify.fos.every((fo) => fo.status === 'CLOSED').should.be.true();
   });
 
-  it('a lost fulfillmentCreate answer is recovered by the tracking number on retry (one fulfillment)', async () => {
-    const { shopify, sender } = setup();
+  it('a lost fulfillmentCreate answer is recovered by the tracking number on a later delivery (one fulfillment)', async () => {
+    const { shopify, sender } = setup({ attempts: 1 });
     shopify.fos = [];
     shopify.addFo('655441491', [{ lineItemId: '466157049', sku: 'IPOD2008GREEN', quantity: 3 }]);
     shopify.loseNextCreate = true;
@@ -98,6 +99,90 @@ describe('fulfillment: sender', () => {
     (await sender.send(p)).should.containEql({ ok: true, action: 'exists' });
     shopify.fulfillments.length.should.equal(1);
     shopify.fos[0]!.lines[0]!.remaining.should.equal(2);
+  });
+
+  it('a lost answer is retried in the same send: one fulfillment, reported as fulfilled (with and without tracking)', async () => {
+    for (const tracking of ['TRK8', undefined]) {
+      const { shopify, journal, sender, waits } = setup();
+      shopify.fos = [];
+      shopify.addFo('655441491', [{ lineItemId: '466157049', sku: 'IPOD2008GREEN', quantity: 3 }]);
+      shopify.loseNextCreate = true;
+      const p = shipment('SSHP8', [{ lineObjectNumber: 'IPOD2008GREEN', quantity: 1 }], tracking);
+      const r = await sender.send(p);
+      r.should.containEql({ ok: true, action: 'fulfilled', findings: [] });
+      shopify.fulfillments.length.should.equal(1, `tracking ${tracking}`);
+      r.fulfillments.map((f) => f.id).should.eql([shopify.fulfillments[0]!.id]);
+      shopify.fos[0]!.lines[0]!.remaining.should.equal(2);
+      waits.length.should.equal(1);
+      (await journal.getOrder(SHOP, '450789469'))!.documents['fulfillment:SSHP8']!.should.match(/"status":"done"/);
+      (await sender.send(p)).action.should.equal('exists');
+      shopify.fulfillments.length.should.equal(1);
+    }
+  });
+
+  it('without tracking, a later delivery recovers a lost answer by the fulfillments seen before, not another shipment\'s', async () => {
+    const { shopify, sender } = setup({ attempts: 1 });
+    shopify.fos = [];
+    shopify.addFo('655441491', [{ lineItemId: '466157049', sku: 'IPOD2008GREEN', quantity: 4 }]);
+    const before = await sender.send(shipment('SSHP10', [{ lineObjectNumber: 'IPOD2008GREEN', quantity: 1 }]));
+    before.action.should.equal('fulfilled');
+    shopify.loseNextCreate = true;
+    const a = shipment('SSHP11', [{ lineObjectNumber: 'IPOD2008GREEN', quantity: 1 }]);
+    (await sender.send(a)).findings.should.containDeep([{ code: 'SHOPIFY_UNAVAILABLE', retryable: true }]);
+    const lost = shopify.fulfillments[1]!.id;
+    // Another shipment of the order is sent (and recorded) before the lost one comes again.
+    (await sender.send(shipment('SSHP12', [{ lineObjectNumber: 'IPOD2008GREEN', quantity: 1 }]))).action.should.equal('fulfilled');
+    const again = await sender.send(a);
+    again.should.containEql({ ok: true, action: 'exists' });
+    again.fulfillments.map((f) => f.id).should.eql([lost]);
+    shopify.fulfillments.length.should.equal(3);
+    shopify.fos[0]!.lines[0]!.remaining.should.equal(1);
+  });
+
+  it('retryable failures are repeated with growing back-off; after the last attempt SHOPIFY_UNAVAILABLE stays retryable', async () => {
+    const throttled = () => Object.assign(new Error('Shopify API still throttled after 5 attempts'), { name: 'ShopifyThrottledError', retryable: true });
+    const flaky = setup({ retryBaseMs: 100 });
+    let fail = 2;
+    const real = flaky.shopify.graphql.bind(flaky.shopify);
+    (flaky.shopify as any).graphql = async (q: string, v: any) => { if (fail > 0) { fail--; throw throttled(); } return real(q, v); };
+    const p = shipment('SSHP13', [{ lineObjectNumber: 'IPOD2008GREEN', quantity: 1 }], 'TRK13');
+    (await flaky.sender.send(p)).should.containEql({ ok: true, action: 'fulfilled' });
+    flaky.waits.length.should.equal(2);
+    flaky.waits[0]!.should.be.within(50, 100);
+    flaky.waits[1]!.should.be.within(100, 200);
+    flaky.shopify.fulfillments.length.should.equal(1);
+
+    const down = setup({ attempts: 4, retryBaseMs: 10 });
+    let calls = 0;
+    (down.shopify as any).graphql = async () => { calls++; throw Object.assign(new Error('HTTP 503 Service Unavailable'), { name: 'ShopifyHttpError', status: 503, retryable: true }); };
+    const r = await down.sender.send(p);
+    r.should.containEql({ ok: false, action: 'rejected' });
+    r.findings.should.eql([{ code: 'SHOPIFY_UNAVAILABLE', severity: 'error', retryable: true, message: 'Shopify did not answer after 4 attempt(s): HTTP 503 Service Unavailable' }]);
+    calls.should.equal(4);
+    down.waits.length.should.equal(3);
+  });
+
+  it('refusals are not repeated and are not retryable', async () => {
+    const { shopify, sender, waits } = setup();
+    let calls = 0;
+    (shopify as any).graphql = async () => { calls++; throw Object.assign(new Error('Shopify GraphQL error: ACCESS_DENIED: no scope'), { name: 'ShopifyGraphqlError' }); };
+    const r = await sender.send(shipment('SSHP14', [{ lineObjectNumber: 'IPOD2008GREEN', quantity: 1 }]));
+    r.findings.should.match([{ code: 'FULFILLMENT_REJECTED', severity: 'error' }]);
+    (r.findings[0]!.retryable === undefined).should.be.true();
+    calls.should.equal(1);
+    waits.should.eql([]);
+    // A bug (not a Shopify failure) is thrown at once, not repeated.
+    (shopify as any).graphql = async () => { calls++; throw new TypeError('x is undefined'); };
+    await sender.send(shipment('SSHP15', [{ lineObjectNumber: 'IPOD2008GREEN', quantity: 1 }])).should.be.rejectedWith(TypeError);
+    calls.should.equal(2);
+  });
+
+  it('settings: attempts 1 to 10 and back-off 0 to 60000 ms, numbers from the editor as strings', () => {
+    SenderSettings.parse({}).should.containEql({ attempts: 3, retryBaseMs: 1000 });
+    SenderSettings.parse({ attempts: '5', retryBaseMs: '250' }).should.containEql({ attempts: 5, retryBaseMs: 250 });
+    for (const bad of [{ attempts: '0' }, { attempts: '11' }, { attempts: '2.5' }, { retryBaseMs: '-1' }, { retryBaseMs: '60001' }, { attempts: 'lots' }]) {
+      SenderSettings.safeParse(bad).success.should.be.false(JSON.stringify(bad));
+    }
   });
 
   it('unknown SKUs, unknown orders and bad payloads are findings', async () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { formatZodError } from '../contract';
 import type { FindingInput } from '../contract';
 import type { OrderJournal, OrderRecord } from '../journal/journal';
+import { backoffDelay, sleep as realSleep } from '../http/backoff';
 import type { ShopifyAdminApi } from '../shopify/admin-api';
 import { KeyedQueue } from '../writer/keyed-queue';
 import { allocate, legacyId } from './allocate';
@@ -40,6 +41,10 @@ export const SenderSettings = z.object({
   carriers: z.record(z.string(), z.string()).default({}),
   /** BC location code → Shopify location id (legacy numeric id). */
   locations: z.record(z.string(), z.string()).default({}),
+  /** Tries per shipment when Shopify fails in a way that may pass (throttled beyond the client's own retries, 5xx, network). */
+  attempts: z.coerce.number().int().min(1).max(10).default(3),
+  /** Back-off before the first repeat; doubles per repeat (with jitter), at most 30 × this. */
+  retryBaseMs: z.coerce.number().int().min(0).max(60_000).default(1000),
 });
 export type SenderSettings = z.infer<typeof SenderSettings>;
 
@@ -81,13 +86,18 @@ interface OrderData {
     fulfillments: { id: string; trackingInfo: { number?: string | null }[]; location?: { legacyResourceId: string } | null }[] };
 }
 
-interface Marker { status: 'pending' | 'done'; tracking?: string; fulfillments: SenderResult['fulfillments'] }
+/** `known`: the order's fulfillments before this shipment's first call, so a lost answer is recognised without tracking. */
+interface Marker { status: 'pending' | 'done'; tracking?: string; fulfillments: SenderResult['fulfillments']; known?: string[] }
+
+/** What one send() learnt across its attempts. */
+interface Attempts { created: boolean }
 
 /** Shopify client errors carry `retryable`; GraphQL errors (bad query, access denied) are permanent. */
-function shopifyFailure(e: unknown): SenderFinding | undefined {
+function shopifyFailure(e: unknown, attempts = 1): SenderFinding | undefined {
   if (!(e instanceof Error)) return undefined;
   const retryable = (e as { retryable?: unknown }).retryable;
-  if (typeof retryable === 'boolean' && retryable) return { code: 'SHOPIFY_UNAVAILABLE', severity: 'error', retryable: true, message: `Shopify did not answer: ${e.message}` };
+  // Still retryable after the last attempt: the failure may pass, so a later retry (the exception router's) may succeed.
+  if (typeof retryable === 'boolean' && retryable) return { code: 'SHOPIFY_UNAVAILABLE', severity: 'error', retryable: true, message: `Shopify did not answer after ${attempts} attempt(s): ${e.message}` };
   if (typeof retryable === 'boolean' || e.name.startsWith('Shopify')) return { code: 'FULFILLMENT_REJECTED', severity: 'error', message: `Shopify refused: ${e.message}` };
   return undefined;
 }
@@ -100,7 +110,7 @@ function shopifyFailure(e: unknown): SenderFinding | undefined {
 export class FulfillmentSender {
   private readonly queue = new KeyedQueue();
 
-  constructor(private readonly d: { shopify: ShopifyAdminApi; journal: OrderJournal; shop: string; settings: SenderSettings }) {}
+  constructor(private readonly d: { shopify: ShopifyAdminApi; journal: OrderJournal; shop: string; settings: SenderSettings; sleep?: (ms: number) => Promise<void> }) {}
 
   async send(payload: unknown): Promise<SenderResult> {
     const parsed = ShipmentPayload.safeParse(payload);
@@ -109,15 +119,36 @@ export class FulfillmentSender {
     try {
       // Shipments of one order one at a time (one poll can emit several; a repeat may overlap the first).
       const p = parsed.data;
-      return await this.queue.run(p.shipment.externalDocumentNumber || p.externalDocumentNumber || p.shipment.number, () => this.run(p));
+      return await this.queue.run(p.shipment.externalDocumentNumber || p.externalDocumentNumber || p.shipment.number, () => this.withRetry(p));
     } catch (e) {
-      const f = shopifyFailure(e);
+      const f = shopifyFailure(e, this.d.settings.attempts);
       if (!f) throw e;
       return { ok: false, action: 'rejected', ...none, findings: [f] };
     }
   }
 
-  private async run(p: ShipmentPayload): Promise<SenderResult> {
+  /**
+   * Runs the shipment again after a retryable Shopify failure, with back-off. A repeat starts from the
+   * top (order, journal marker, remaining quantities, fulfillments), so what an earlier attempt created
+   * (a lost answer) is recognised and not created again. Permanent failures are not repeated.
+   */
+  private async withRetry(p: ShipmentPayload): Promise<SenderResult> {
+    const { attempts, retryBaseMs } = this.d.settings;
+    const wait = this.d.sleep ?? realSleep;
+    const seen: Attempts = { created: false };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await this.run(p, seen);
+        // Recovered what an earlier attempt of this send created: that is this send's fulfillment, not a repeat.
+        return r.ok && r.action === 'exists' && seen.created ? { ...r, action: 'fulfilled' } : r;
+      } catch (e) {
+        if (!shopifyFailure(e)?.retryable || attempt + 1 >= attempts) throw e;
+        await wait(backoffDelay(attempt, retryBaseMs, retryBaseMs * 30));
+      }
+    }
+  }
+
+  private async run(p: ShipmentPayload, seen: Attempts = { created: false }): Promise<SenderResult> {
     const name = p.shipment.externalDocumentNumber || p.externalDocumentNumber;
     if (!name) return reject([{ code: 'ORDER_NOT_FOUND', severity: 'error', message: `shipment ${p.shipment.number} has no external document number (the Shopify order name)` }]);
     // Search syntax: quote the name so spaces or colons in it cannot change the query.
@@ -135,13 +166,19 @@ export class FulfillmentSender {
     if (!data.order) return reject([{ code: 'ORDER_NOT_FOUND', severity: 'error', message: `Shopify order ${name} disappeared` }]);
     const tracking = p.tracking?.packageTrackingNo || undefined;
     const done: SenderResult['fulfillments'] = [];
-    // After a crash between fulfillmentCreate and the marker: what already carries this tracking number was sent.
+    // After a crash or a lost answer between fulfillmentCreate and the marker, what was sent for this shipment: a
+    // fulfillment carrying its tracking number; without one, a fulfillment without tracking that is newer than the
+    // first attempt (not in `known`) and not recorded for another shipment.
     const sentAt = new Set<string>();
-    if (marker?.status === 'pending' && tracking) {
+    if (marker?.status === 'pending') {
+      const others = otherShipments(rec, key);
       for (const f of data.order.fulfillments) {
-        if (f.trackingInfo.some((t) => t.number === tracking)) { sentAt.add(f.location?.legacyResourceId ?? ''); done.push({ id: f.id, locationId: f.location?.legacyResourceId ?? '', lineItems: 0 }); }
+        const ours = tracking ? f.trackingInfo.some((t) => t.number === tracking)
+          : marker.known !== undefined && !marker.known.includes(f.id) && !others.has(f.id) && !f.trackingInfo.some((t) => t.number);
+        if (ours) { sentAt.add(f.location?.legacyResourceId ?? ''); done.push({ id: f.id, locationId: f.location?.legacyResourceId ?? '', lineItems: 0 }); }
       }
     }
+    const known = marker?.status === 'pending' && marker.known ? marker.known : data.order.fulfillments.map((f) => f.id);
     const all: FulfillmentOrderInfo[] = (await this.allFulfillmentOrders(orderGid, data.order.fulfillmentOrders)).map((fo) => ({
       id: fo.id, status: fo.status, locationId: fo.assignedLocation?.location ? String(fo.assignedLocation.location.legacyResourceId) : undefined,
       lines: fo.lineItems.nodes.map((l) => ({ id: l.id, remainingQuantity: l.remainingQuantity, sku: l.sku ?? l.lineItem.sku, lineItemId: legacyId(l.lineItem.id) })),
@@ -163,7 +200,8 @@ export class FulfillmentSender {
       await this.mark(orderId, name, rec, key, { status: 'done', tracking, fulfillments: done });
       return { ok: true, action: done.length ? 'exists' : 'already-fulfilled', findings, orderId, fulfillments: done };
     }
-    await this.mark(orderId, name, rec, key, { status: 'pending', tracking, fulfillments: done });
+    await this.mark(orderId, name, rec, key, { status: 'pending', tracking, fulfillments: done, known });
+    seen.created = true;
     const agent = p.tracking?.shippingAgentCode?.toUpperCase();
     const trackingInfo = tracking ? { number: tracking, company: agent ? (this.d.settings.carriers[agent] ?? p.tracking?.shippingAgentCode) : undefined, url: p.tracking?.trackingUrl || undefined } : undefined;
     for (const g of alloc.groups) {
@@ -179,7 +217,7 @@ export class FulfillmentSender {
     }
     const failed = findings.some((f) => f.severity === 'error');
     // A partly failed shipment stays "pending": a retry re-reads remaining quantities and sends only the rest.
-    await this.mark(orderId, name, await this.d.journal.getOrder(this.d.shop, orderId), key, { status: failed ? 'pending' : 'done', tracking, fulfillments: done });
+    await this.mark(orderId, name, await this.d.journal.getOrder(this.d.shop, orderId), key, { status: failed ? 'pending' : 'done', tracking, fulfillments: done, known });
     return { ok: !failed, action: failed ? 'rejected' : 'fulfilled', findings, orderId, fulfillments: done };
   }
 
@@ -228,6 +266,13 @@ export class FulfillmentSender {
     }
     throw new Error(`journal: could not record ${key} for order ${orderId} (state kept changing)`);
   }
+}
+
+/** Fulfillment ids the journal records for the order's other shipments. */
+function otherShipments(rec: OrderRecord | undefined, key: string): Set<string> {
+  return new Set(Object.entries(rec?.documents ?? {})
+    .filter(([k]) => k.startsWith('fulfillment:') && k !== key)
+    .flatMap(([, v]) => parse<Marker>(v)?.fulfillments.map((f) => f.id) ?? []));
 }
 
 function reject(findings: SenderFinding[]): SenderResult {
