@@ -2,8 +2,10 @@ import { FULL_LIFECYCLE, pointAtSims, readExample } from '../../scripts/lib/flow
 import type { Sims } from '../../scripts/lib/sims';
 import type { FlowNode } from './embedded';
 
-/** The check chain of the full-lifecycle example, in flow order (trigger → … → router). */
+/** The five checks of the full-lifecycle example, in flow order (the default chain of checkChainFlow). */
 export const CHAIN_TYPES = ['shopify-order-check', 'd365-customer-matcher', 'd365-sku-validator', 'd365-price-check', 'd365-tax-check'] as const;
+/** The example's whole chain between trigger and router: the checks, then the inventory gate (a journal reservation per order). */
+export const EXAMPLE_CHAIN_TYPES = [...CHAIN_TYPES, 'd365-inventory-gate'] as const;
 const CONFIG_TYPES = ['shopify-store', 'd365-connection', 'order-journal'];
 const TAB = 'bench-tab';
 
@@ -23,6 +25,12 @@ export interface ChainOptions {
   /** The router's retry-later schedule (default 1h: nothing retries within a run unless asked to). */
   retrySchedule?: string;
   journalFile: string;
+  /** The chain's node types, in order (default CHAIN_TYPES). */
+  types?: readonly string[];
+  /** Appended to every chain node id, so a second chain can share the first one's deployment (and caches). */
+  idSuffix?: string;
+  /** Include the tab, config nodes and sink (default true; false for a second chain beside the first). */
+  base?: boolean;
 }
 
 /**
@@ -41,29 +49,33 @@ export function checkChainFlow(sims: Sims, packageRoot: string, o: ChainOptions)
   const configs = CONFIG_TYPES.map((t) => ({ ...byType(t) }));
   const journal = configs.find((c) => c.type === 'order-journal')!;
   journal.file = o.journalFile;
-  const ids = CHAIN_TYPES.map((t) => byType(t).id);
-  const router = byType('order-exception-router');
-  const chain: FlowNode[] = CHAIN_TYPES.map((t, i) => {
-    const n: FlowNode = { ...byType(t), z: TAB, wires: [[ids[i + 1] ?? router.id], []] };
+  const types = o.types ?? CHAIN_TYPES;
+  const sfx = o.idSuffix ?? '';
+  const ids = types.map((t) => `${byType(t).id}${sfx}`);
+  const router = { ...byType('order-exception-router') };
+  router.id = `${router.id}${sfx}`;
+  const chain: FlowNode[] = types.map((t, i) => {
+    const n: FlowNode = { ...byType(t), id: ids[i]!, z: TAB, wires: [[ids[i + 1] ?? router.id], []] };
     if (o.cacheTtlS !== undefined && 'cacheTtlS' in n) n.cacheTtlS = String(o.cacheTtlS);
     return n;
   });
-  const writer = o.writer ? { ...byType('d365-order-writer'), z: TAB, writeBack: false, retryBaseMs: '50', wires: [['bench-sink'], [router.id]] } : undefined;
+  const writer = o.writer ? { ...byType('d365-order-writer'), id: `${byType('d365-order-writer').id}${sfx}`, z: TAB, writeBack: false, retryBaseMs: '50', wires: [['bench-sink'], [router.id]] } : undefined;
   const routerNode: FlowNode = {
     ...router, z: TAB, retrySchedule: o.retrySchedule ?? '1h', retryPollS: String(o.retryPollS ?? 0.05),
     outputs: 3, wires: [[writer ? writer.id : 'bench-sink'], ['bench-sink'], [ids[0]!]],
   };
-  const flow: FlowNode[] = [{ id: TAB, type: 'tab', label: 'bench' }, ...configs, ...chain, routerNode, ...(writer ? [writer] : []), sink('bench-sink')];
+  const base = o.base ?? true;
+  const flow: FlowNode[] = [...(base ? [{ id: TAB, type: 'tab', label: 'bench' }, ...configs] : []), ...chain, routerNode, ...(writer ? [writer] : []), ...(base ? [sink('bench-sink')] : [])];
   return { flow, first: ids[0]!, router: router.id, journal: journal.id };
 }
 
 /** The floor: as many empty function nodes (`return msg;`) as the chain has nodes, into the same sink. */
-export function emptyChainFlow(length: number): { flow: FlowNode[]; first: string } {
-  const tab = 'floor-tab';
-  const ids = Array.from({ length }, (_, i) => `empty-${i}`);
+export function emptyChainFlow(length: number, name = 'floor'): { flow: FlowNode[]; first: string } {
+  const tab = `${name}-tab`;
+  const ids = Array.from({ length }, (_, i) => `${name}-empty-${i}`);
   const nodes: FlowNode[] = ids.map((id, i) => ({
     id, z: tab, type: 'function', name: `empty ${i + 1}`, func: 'return msg;', outputs: 1, noerr: 0,
-    initialize: '', finalize: '', libs: [], wires: [[ids[i + 1] ?? 'floor-sink']],
+    initialize: '', finalize: '', libs: [], wires: [[ids[i + 1] ?? `${name}-sink`]],
   }));
-  return { flow: [{ id: tab, type: 'tab', label: 'floor' }, ...nodes, { ...sink('floor-sink'), z: tab }], first: ids[0]! };
+  return { flow: [{ id: tab, type: 'tab', label: name }, ...nodes, { ...sink(`${name}-sink`), z: tab }], first: ids[0]! };
 }

@@ -1,4 +1,5 @@
 import type { Order } from '../../nodes/lib/contract';
+import { buildCatalogue, type Catalogue } from '../../sim/catalogue';
 import type { ShopifySim } from '../../sim/shopify';
 
 /** A message as shopify-trigger emits it for an orders/create delivery (payload already parsed). */
@@ -40,4 +41,30 @@ export function placeRepeatOrders(shop: ShopifySim, templates: readonly Order[],
     }));
   }
   return out;
+}
+
+/**
+ * The simulators' default catalogue with every stock figure multiplied: a benchmark that reserves
+ * units for thousands of new orders measures the happy path (a reservation per order), not a store
+ * running out of stock part-way through and holding orders.
+ */
+export function deepStockCatalogue(factor: number): Catalogue {
+  const c = buildCatalogue();
+  for (const item of c.items) {
+    for (const k of Object.keys(item.stock)) item.stock[k] = item.stock[k]! * factor;
+  }
+  return c;
+}
+
+let nextId = 8_000_000_000;
+/**
+ * A new order as Shopify would send it for the same customer and lines: a deep copy of `template`
+ * with a fresh order id, name and number (line ids stay: they are unique within an order). What is
+ * keyed by order (the inventory gate's reservation, the journal) sees a new order every time.
+ */
+export function renumbered(template: Order): Order {
+  const o = structuredClone(template);
+  const id = ++nextId;
+  Object.assign(o, { id, name: `#B${id}`, order_number: id, admin_graphql_api_id: `gid://shopify/Order/${id}` });
+  return o;
 }

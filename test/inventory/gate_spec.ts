@@ -64,6 +64,41 @@ describe('InventoryGate', () => {
     (await journal.reservedQuantity('A', 'EAST')).should.equal(5);
   });
 
+  it('a re-check that would reserve the same units writes nothing; a changed order writes again', async () => {
+    api.set('A', 'EAST', 10); api.set('A', 'WEST', 10);
+    const g = gate();
+    const o = orderWith(1, [{ sku: 'A', item: 'A', quantity: 2 }]);
+    codes(await check(g, o)).should.eql([]);
+    const writes: string[] = [];
+    for (const m of ['reserve', 'setCursor'] as const) {
+      const orig = journal[m].bind(journal) as (...a: unknown[]) => Promise<unknown>;
+      (journal as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => { writes.push(m); return orig(...a); };
+    }
+    const again = await check(g, o);
+    codes(again).should.eql([]);
+    again.erp!.lines!.map((l) => l.locationCode).should.eql(['EAST']);
+    writes.should.eql([]);
+    // A lost line map (e.g. written by an older version) is filed again without re-reserving.
+    await journal.deleteCursor(lineMapCursor(`${SHOP}:1`));
+    await check(g, o);
+    writes.should.eql(['setCursor']);
+    codes(await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 3 }]))).should.eql([]);
+    writes.should.eql(['setCursor', 'reserve', 'setCursor']);
+    (await journal.reservationsOf(`${SHOP}:1`)).should.eql([{ item: 'A', location: 'EAST', quantity: 3 }]);
+  });
+
+  it('reads other orders\' reservations only where the strategy looks (split: the first location that fits)', async () => {
+    api.set('A', 'EAST', 1); api.set('A', 'WEST', 10); api.set('B', 'EAST', 10); api.set('B', 'WEST', 10);
+    const g = gate({ strategy: 'split' });
+    const asked: string[] = [];
+    const orig = journal.reservedQuantity.bind(journal);
+    journal.reservedQuantity = (item: string, location: string) => { asked.push(`${item}@${location}`); return orig(item, location); };
+    const r = await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 2 }, { sku: 'B', item: 'B', quantity: 1 }]));
+    codes(r).should.eql([]);
+    r.erp!.lines!.map((l) => l.locationCode).should.eql(['WEST', 'EAST']);
+    asked.sort().should.eql(['A@EAST', 'A@WEST', 'B@EAST']);
+  });
+
   it('caches D365 stock briefly and re-reads it when a line gets close to zero', async () => {
     api.set('A', 'EAST', 100); api.set('B', 'EAST', 3);
     const g = gate({ locations: [{ d365Location: 'EAST' }], refreshBelow: '2' });

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { ErpLine, Refund, ShopifyId, formatZodError } from '../contract';
 import type { Erp, FindingInput, Order, OrderMessage } from '../contract';
-import type { OrderJournal } from '../journal/journal';
+import type { OrderJournal, ReservationLine } from '../journal/journal';
 import type { CheckOutcome } from '../node-red/check-node';
 import { d365Unavailable } from '../checks/price-lookup';
 import { allocate } from './allocate';
-import type { Allocation, DemandLine, Place } from './allocate';
+import type { Allocation, DemandLine } from './allocate';
 import { safetyStockOf } from './gate-settings';
 import type { GateRules } from './gate-settings';
 import { itemKey, orderKey, shopifyLocationId } from './keys';
@@ -60,7 +60,8 @@ export class InventoryGate {
       await releaseOrder(this.d.journal, key);
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: 'the order is cancelled; its reservation (if any) was released' }] };
     }
-    const rec = await this.d.journal.getOrder(shop, String(order.id));
+    // Both reads in one go: with a group-committing journal they share a turn instead of queueing twice.
+    const [rec, ownRows] = await Promise.all([this.d.journal.getOrder(shop, String(order.id)), this.d.journal.reservationsOf(key)]);
     if (rec && NOT_RESERVABLE.has(rec.state)) {
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: `the order is ${rec.state} in the journal: ${rec.state === 'cancelled' ? 'nothing to promise' : 'its units count as D365 sales-order demand'}, so nothing was reserved` }] };
     }
@@ -70,6 +71,7 @@ export class InventoryGate {
     const { lines } = built;
 
     const numbers = new Set(lines.map((l) => l.item.split(':')[0]!));
+    let own = placeMap(ownRows);
     let fresh: string[] = [];
     for (let attempt = 1; ; attempt++) {
       let stock: Map<string, ItemStock>;
@@ -79,7 +81,7 @@ export class InventoryGate {
       } catch (e) {
         return { findings: [d365Unavailable(e, 'D365 stock lookup')] };
       }
-      const alloc = await this.allocate(key, lines, stock);
+      const alloc = await this.allocate(lines, stock, own);
       // Figures close to zero (or short) from the cache are re-read once before promising or refusing.
       const stale = [...alloc.tight].map((i) => i.split(':')[0]!).filter((n) => (stock.get(n)?.fetch ?? 0) <= before);
       if (stale.length && !fresh.length) {
@@ -89,10 +91,18 @@ export class InventoryGate {
       if (alloc.blocked) return { findings: alloc.findings };
       // A dry-run flow never creates the sales order whose writer would give the units back.
       if (this.d.dryRun?.()) return { findings: [...alloc.findings, wouldReserve(alloc)], erp: { lines: withLocations(msg.erp!.lines!, alloc) } };
+      const outcome = { findings: alloc.findings, erp: { lines: withLocations(msg.erp!.lines!, alloc) } };
+      const filed = JSON.stringify(lineMap(lines, alloc));
+      // A re-checked order (orders/updated, a released hold) usually holds this very reservation
+      // already: writing it again would cost a commit and change nothing.
+      if (ownRows.length && sameReservation(ownRows, alloc.reservations)) {
+        if (await this.d.journal.getCursor(lineMapCursor(key)) !== filed) await this.d.journal.setCursor(lineMapCursor(key), filed);
+        return outcome;
+      }
       const r = await this.d.journal.reserve(key, alloc.reservations);
       if (r.ok) {
-        await this.d.journal.setCursor(lineMapCursor(key), JSON.stringify(lineMap(lines, alloc)));
-        return { findings: alloc.findings, erp: { lines: withLocations(msg.erp!.lines!, alloc) } };
+        await this.d.journal.setCursor(lineMapCursor(key), filed);
+        return outcome;
       }
       // Another order reserved the same units between our read and our reservation: decide again.
       if (attempt >= this.attempts) {
@@ -104,33 +114,41 @@ export class InventoryGate {
         };
       }
       fresh = [];
+      // Our own reservation is what the race is about: read it again with the rest.
+      own = placeMap(await this.d.journal.reservationsOf(key));
     }
   }
 
-  private async allocate(key: string, lines: DemandLine[], stock: Map<string, ItemStock>): Promise<Allocation> {
+  /**
+   * Allocates with the journal's reservations of other orders, reading only the places the strategy
+   * looks at: allocate() is pure, so it runs again with the figures it asked for until it asks for
+   * none it lacks (split and first stop at the first location that fits: usually one read per item).
+   */
+  private async allocate(lines: DemandLine[], stock: Map<string, ItemStock>, own: ReadonlyMap<string, number>): Promise<Allocation> {
     const { rules, journal } = this.d;
-    const own = new Map((await journal.reservationsOf(key)).map((r) => [`${r.item}\u0000${r.location}`, r.quantity]));
     const figures = (item: string) => stock.get(item.split(':')[0]!)?.byKey.get(item);
     const unstocked = new Set(lines.filter((l) => !figures(l.item)?.size).map((l) => l.item));
     const stockedLocations = [...new Set(lines.flatMap((l) => [...(figures(l.item)?.keys() ?? [])]))];
-    const candidates = rules.locations.length ? [...new Set(rules.locations.map((r) => r.d365Location))] : stockedLocations;
-    const places = new Map<string, Place>();
-    for (const item of new Set(lines.map((l) => l.item))) {
-      for (const loc of candidates) {
-        const f = figures(item)?.get(loc);
-        const k = `${item}\u0000${loc}`;
-        const reserved = await journal.reservedQuantity(item, loc);
-        places.set(k, {
-          inventory: f?.inventory ?? 0, onSalesOrders: f?.onSalesOrders ?? 0, safety: safetyStockOf(rules, item),
-          reservedByOthers: Math.max(0, reserved - (own.get(k) ?? 0)),
-        });
-      }
+    const reserved = new Map<string, number>();
+    for (;;) {
+      const missing = new Map<string, { item: string; location: string }>();
+      const alloc = allocate({
+        lines, rules, stockedLocations, unstocked,
+        place: (item, loc) => {
+          const k = placeKey(item, loc);
+          const total = reserved.get(k);
+          if (total === undefined) missing.set(k, { item, location: loc });
+          const f = figures(item)?.get(loc);
+          return {
+            inventory: f?.inventory ?? 0, onSalesOrders: f?.onSalesOrders ?? 0, safety: safetyStockOf(rules, item),
+            reservedByOthers: Math.max(0, (total ?? 0) - (own.get(k) ?? 0)),
+          };
+        },
+      });
+      if (!missing.size) return alloc;
+      const got = await Promise.all([...missing.values()].map((p) => journal.reservedQuantity(p.item, p.location)));
+      [...missing.keys()].forEach((k, i) => reserved.set(k, got[i]!));
     }
-    const none: Place = { inventory: 0, onSalesOrders: 0, safety: 0, reservedByOthers: 0 };
-    return allocate({
-      lines, rules, stockedLocations, unstocked,
-      place: (item, loc) => places.get(`${item}\u0000${loc}`) ?? { ...none, safety: safetyStockOf(rules, item) },
-    });
   }
 
   /**
@@ -174,6 +192,24 @@ export async function releaseOrder(journal: OrderJournal, key: string): Promise<
   const released = await journal.release(key);
   await journal.deleteCursor(lineMapCursor(key));
   return released;
+}
+
+const placeKey = (item: string, location: string) => `${item}\u0000${location}`;
+
+/** An order's reservation rows by item + location. */
+function placeMap(rows: readonly { item: string; location: string; quantity: number }[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of rows) m.set(placeKey(r.item, r.location), (m.get(placeKey(r.item, r.location)) ?? 0) + r.quantity);
+  return m;
+}
+
+/** Whether the journal already holds exactly these quantities for the order (as reserve() would file them: summed per item + location, zeros dropped). */
+function sameReservation(held: readonly { item: string; location: string; quantity: number }[], wanted: readonly ReservationLine[]): boolean {
+  const want = placeMap(wanted.filter((w) => w.quantity > 0));
+  const have = placeMap(held);
+  if (want.size !== have.size) return false;
+  for (const [k, q] of want) if (have.get(k) !== q) return false;
+  return true;
 }
 
 function notChecked(why: string): CheckOutcome {
