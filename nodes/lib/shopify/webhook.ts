@@ -48,15 +48,18 @@ export function readWebhookHeaders(headers: HeaderBag): WebhookHeaders {
 
 export const MAX_JSON_DEPTH = 64;
 
+// One decoder for every body: a non-streaming decode() starts afresh each call, fatal errors included.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Parses a JSON body: strict UTF-8, depth-limited, and with every `__proto__` key removed so the
  * value can be copied or merged anywhere without reaching a prototype. Error texts give a position
  * at most, never a piece of the body (it carries customer data).
  */
-export function parseJsonBody(raw: Buffer, maxDepth = MAX_JSON_DEPTH): { ok: true; value: unknown } | { ok: false; error: string } {
+export function parseJsonBody(raw: Buffer, maxDepth = MAX_JSON_DEPTH): { ok: true; value: unknown; text: string } | { ok: false; error: string } {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    text = UTF8.decode(raw);
   } catch {
     return { ok: false, error: 'body is not valid UTF-8' };
   }
@@ -77,7 +80,8 @@ export function parseJsonBody(raw: Buffer, maxDepth = MAX_JSON_DEPTH): { ok: tru
     if (Object.prototype.hasOwnProperty.call(v, '__proto__')) delete (v as Record<string, unknown>)['__proto__'];
     for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push({ v: child, depth: depth + 1 });
   }
-  return { ok: true, value };
+  // The decoded text goes back too: the journal stores it, and decoding a body twice costs per delivery.
+  return { ok: true, value, text };
 }
 
 /** Milliseconds of an ISO-8601 timestamp that carries an offset; undefined for anything else. */
@@ -148,7 +152,7 @@ export function evaluateDelivery(headerBag: HeaderBag, raw: Buffer, policy: Deli
   });
   return {
     kind: 'accept',
-    event: buildEvent(topic, payload, raw.toString('utf8'), meta, h.webhookId!, normaliseInstant(payload.updated_at) ?? normaliseInstant(h.triggeredAt)),
+    event: buildEvent(topic, payload, json.text, meta, h.webhookId!, normaliseInstant(payload.updated_at) ?? normaliseInstant(h.triggeredAt)),
   };
 }
 
