@@ -157,8 +157,12 @@ function shipmentMethod(row: ShippingMapRow): NonNullable<Erp['shipmentMethod']>
   return { code: row.method, ...(row.agent ? { agent: row.agent } : {}), ...(row.service ? { service: row.service } : {}) };
 }
 
+// What `a.localeCompare(b, undefined, { sensitivity: 'accent' })` uses, built once: localeCompare with
+// options builds a collator on every call.
+const ACCENT = new Intl.Collator(undefined, { sensitivity: 'accent' });
+
 export function mapShipping(table: readonly ShippingMapRow[], code: string | null | undefined, title: string): ShippingMapRow | undefined {
-  const eq = (a: string, b: string | null | undefined) => !!b && a.localeCompare(b.trim(), undefined, { sensitivity: 'accent' }) === 0;
+  const eq = (a: string, b: string | null | undefined) => !!b && ACCENT.compare(a, b.trim()) === 0;
   return table.find((r) => eq(r.match, code)) ?? table.find((r) => eq(r.match, title));
 }
 
@@ -183,7 +187,18 @@ function present(v: unknown): boolean {
 }
 
 type Seg = string | number | '*';
+// Paths come from node settings: a handful per flow, parsed once each instead of once per order.
+const parsedPaths = new Map<string, Seg[]>();
 function parsePath(path: string): Seg[] {
+  let segs = parsedPaths.get(path);
+  if (!segs) {
+    segs = splitPath(path);
+    if (parsedPaths.size < 1000) parsedPaths.set(path, segs);
+  }
+  return segs;
+}
+
+function splitPath(path: string): Seg[] {
   const segs: Seg[] = [];
   for (const part of path.split('.')) {
     const m = /^([^[]+)((?:\[(?:\d+|\*)\])*)$/.exec(part)!;

@@ -4,7 +4,7 @@ import { Erp, FindingInput, ORDER_TOPICS, appendFindings, formatZodError, hasBlo
 import type { Order } from '../contract';
 import type { Finding, OrderMessage, ShopifyTopic } from '../contract';
 import { StatusCounter } from './status';
-import { onInput } from './types';
+import { isThenable, onInput } from './types';
 
 export const CheckMode = z.enum(['annotate', 'divert']);
 export type CheckMode = z.infer<typeof CheckMode>;
@@ -41,7 +41,7 @@ export function parseConfigOrFail<S extends z.ZodType>(node: Node, type: string,
  */
 export function wireCheckNode(node: Node, check: string, mode: CheckMode, run: CheckFn): StatusCounter {
   const status = new StatusCounter(node, ['passed', 'flagged', 'skipped'], ['flagged']);
-  onInput(node, async (raw: NodeMessageInFlow, send) => {
+  onInput(node, (raw: NodeMessageInFlow, send) => {
     const msg = raw as unknown as OrderMessage;
     if (!ORDER_TOPICS.includes(msg.topic as ShopifyTopic) && msg.topic !== undefined && msg.topic !== '') {
       status.add('skipped');
@@ -49,19 +49,23 @@ export function wireCheckNode(node: Node, check: string, mode: CheckMode, run: C
       return;
     }
     msg.findings = (Array.isArray(msg.findings) ? msg.findings : []).filter((f: Finding) => f.check !== check);
+    const finish = (outcome: CheckOutcome) => {
+      appendFindings(msg, check, outcome.findings);
+      if (outcome.erp) msg.erp = { ...(msg.erp ?? {}), ...outcome.erp };
+      const blocked = outcome.findings.length > 0 && hasBlocking(msg.findings!.filter((f) => f.check === check));
+      status.add(blocked ? 'flagged' : 'passed');
+      send(mode === 'divert' && blocked ? [null, raw] : [raw, null]);
+    };
     const parsed = safeParseOrder(msg.payload);
-    let outcome: CheckOutcome;
     if (!parsed.success) {
-      outcome = { findings: [{ code: 'PAYLOAD_INVALID', severity: 'error', message: `msg.payload is not a Shopify order: ${formatZodError(parsed.error)}` }] };
-    } else {
-      msg.payload = parsed.data; // the validated object: the next node recognises it instead of parsing again
-      outcome = await run(parsed.data, msg);
+      finish({ findings: [{ code: 'PAYLOAD_INVALID', severity: 'error', message: `msg.payload is not a Shopify order: ${formatZodError(parsed.error)}` }] });
+      return;
     }
-    appendFindings(msg, check, outcome.findings);
-    if (outcome.erp) msg.erp = { ...(msg.erp ?? {}), ...outcome.erp };
-    const blocked = hasBlocking(msg.findings.filter((f) => f.check === check));
-    status.add(blocked ? 'flagged' : 'passed');
-    send(mode === 'divert' && blocked ? [null, raw] : [raw, null]);
+    msg.payload = parsed.data; // the validated object: the next node recognises it instead of parsing again
+    // A check that answers synchronously (no lookup, or every lookup cached) costs no promise.
+    const outcome = run(parsed.data, msg);
+    if (isThenable(outcome)) return Promise.resolve(outcome).then(finish);
+    finish(outcome);
   }, (err) => status.fail(err.message));
   return status;
 }

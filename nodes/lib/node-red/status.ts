@@ -1,22 +1,36 @@
-import type { Node } from 'node-red';
+import type { Node, NodeStatus } from 'node-red';
+
+/** Count-only changes are shown at most this often: node.status() is not free (editor comms, Status nodes). */
+export const STATUS_INTERVAL_MS = 250;
 
 /**
  * Counts what a node did and shows it as its status: green while everything passes, yellow when
  * something was flagged/held, red after an unexpected failure (cleared by the next success).
  * Text stays short (<= ~20 chars per Node-RED's guidance) and never carries message content.
+ *
+ * A change of colour (ready → passing, passing → flagged, a failure, its recovery) is shown at once;
+ * changes of the counts alone are shown at most every STATUS_INTERVAL_MS, the last one always: a
+ * node passing thousands of messages a second would otherwise spend much of its time on status.
  */
 export class StatusCounter {
   private counts = new Map<string, number>();
   private failing?: string;
+  private shown?: NodeStatus;
+  private shownAt = -Infinity;
+  private timer?: NodeJS.Timeout;
 
-  constructor(private readonly node: Node, private readonly order: readonly string[], private readonly warnKeys: readonly string[] = []) {
+  constructor(private readonly node: Node, private readonly order: readonly string[], private readonly warnKeys: readonly string[] = [],
+    private readonly intervalMs = STATUS_INTERVAL_MS) {
+    node.on('close', () => this.cancel());
     this.show();
   }
 
   add(key: string, n = 1): void {
     this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+    const recovered = this.failing !== undefined;
     this.failing = undefined;
-    this.show();
+    if (recovered || this.fill() !== this.shown?.fill || Date.now() - this.shownAt >= this.intervalMs) this.show();
+    else this.timer ??= setTimeout(() => this.show(), this.intervalMs - (Date.now() - this.shownAt)).unref();
   }
 
   get(key: string): number {
@@ -31,20 +45,39 @@ export class StatusCounter {
 
   /** A transient activity line, e.g. "polling…" (blue). */
   busy(text: string): void {
-    this.node.status({ fill: 'blue', shape: 'ring', text });
+    this.put({ fill: 'blue', shape: 'ring', text });
   }
 
+  /** Shows the current state now (and drops a pending deferred update). */
   show(): void {
     if (this.failing) {
-      this.node.status({ fill: 'red', shape: 'ring', text: this.failing });
+      this.put({ fill: 'red', shape: 'ring', text: this.failing });
       return;
     }
     const parts = this.order.filter((k) => this.get(k) > 0).map((k) => `${this.get(k)} ${k}`);
     if (!parts.length) {
-      this.node.status({ fill: 'grey', shape: 'ring', text: 'ready' });
+      this.put({ fill: 'grey', shape: 'ring', text: 'ready' });
       return;
     }
-    const warn = this.warnKeys.some((k) => this.get(k) > 0);
-    this.node.status({ fill: warn ? 'yellow' : 'green', shape: 'dot', text: parts.join(' · ') });
+    this.put({ fill: this.fill(), shape: 'dot', text: parts.join(' · ') });
+  }
+
+  /** The colour the counts call for (red is the failing state, not a count). */
+  private fill(): NodeStatus['fill'] {
+    if (this.failing) return 'red';
+    if (!this.order.some((k) => this.get(k) > 0)) return 'grey';
+    return this.warnKeys.some((k) => this.get(k) > 0) ? 'yellow' : 'green';
+  }
+
+  private put(st: NodeStatus): void {
+    this.cancel();
+    this.shown = st;
+    this.shownAt = Date.now();
+    this.node.status(st);
+  }
+
+  private cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

@@ -5,7 +5,7 @@ export type Send = (msg: NodeMessage | (NodeMessage | NodeMessage[] | null)[]) =
 export type Done = (err?: Error) => void;
 export type InputHandler = (msg: NodeMessageInFlow, send: Send, done: Done) => void;
 
-/** Registers an async input handler that always ends in done() or done(err), never an unhandled rejection.
+/** Registers an input handler (synchronous or async) that always ends in done() or done(err), never an unhandled rejection.
  * The wrapper is a literal 3-parameter function: Node-RED counts handler.length to decide that done is used. */
 export function onInput(node: Node, handler: (msg: NodeMessageInFlow, send: Send) => Promise<void> | void,
   onError?: (err: Error) => void): void {
@@ -19,12 +19,21 @@ export function onInput(node: Node, handler: (msg: NodeMessageInFlow, send: Send
       done(err);
       return;
     }
-    Promise.resolve(p).then(() => done(), (e: unknown) => {
+    // A handler that finished synchronously is done now: no promise to allocate and wait a microtask for.
+    if (!isThenable(p)) {
+      done();
+      return;
+    }
+    p.then(() => done(), (e: unknown) => {
       const err = toError(e);
       onError?.(err);
       done(err);
     });
   });
+}
+
+export function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof (v as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 export function toError(e: unknown): Error {
