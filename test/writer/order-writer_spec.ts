@@ -56,28 +56,39 @@ describe('writer: create exactly once', () => {
     early.journal.cursors.has(lineMapCursor(key)).should.be.false();
   });
 
-  it('notes the order version its write-back made, so the trigger skips that orders/updated', async () => {
-    const { journal, writer, gql } = setup();
-    const versions = [{ order: { updatedAt: '2026-03-10T16:00:05Z', metafield: { value: 'wrong' } } }];
-    (writer as any).d.shopify = { graphql: async (query: string, variables: any) => {
-      gql.push({ query, variables });
-      if (query.includes('metafieldsSet')) return { metafieldsSet: { userErrors: [] } };
-      return versions[0];
-    } };
-    await writer.handle(createMsg());
-    const number = (await journal.getOrder(SHOP, '450789469'))!.documents.salesOrder!;
-    gql.map((g) => g.query.match(/(mutation|query) (\w+)/)![2]).should.eql(['d365WriteBack', 'd365WriteBackVersion']);
-    gql[1]!.variables.should.eql({ id: 'gid://shopify/Order/450789469' });
-    // A version that does not carry our number is not ours.
-    (await isOwnWriteBack(journal.asJournal(), SHOP, 450789469, '2026-03-10T16:00:05Z')).should.be.false();
+  it('notes the order version its write-back made, so the trigger skips that orders/updated; not a later one', async () => {
+    /** A writer whose Shopify answers the write-back (stamped `writtenAt`) and then the read of the order. */
+    const writing = (writtenAt: string, version: (number: string) => { updatedAt: string; metafield: { value: string } | null }) => {
+      const s = setup();
+      let number = '';
+      (s.writer as any).d.shopify = { graphql: async (query: string, variables: any) => {
+        s.gql.push({ query, variables });
+        if (query.includes('metafieldsSet')) { number = variables.metafields[0].value; return { metafieldsSet: { metafields: [{ id: 'gid://shopify/Metafield/1', updatedAt: writtenAt }], userErrors: [] } }; }
+        return { order: version(number) };
+      } };
+      return s;
+    };
+    const own = (s: ReturnType<typeof setup>, at: string) => isOwnWriteBack(s.journal.asJournal(), SHOP, 450789469, at);
 
-    const s = setup();
-    (s.writer as any).d.shopify = { graphql: async (query: string) => query.includes('metafieldsSet')
-      ? { metafieldsSet: { userErrors: [] } }
-      : { order: { updatedAt: '2026-03-10T11:00:05-05:00', metafield: { value: number } } } };
-    (await s.writer.handle(createMsg())).findings.should.eql([]);
-    (await isOwnWriteBack(s.journal.asJournal(), SHOP, 450789469, '2026-03-10T16:00:05Z')).should.be.true();
-    (await isOwnWriteBack(s.journal.asJournal(), SHOP, 450789469, '2026-03-10T16:00:06Z')).should.be.false();
+    const ours = writing('2026-03-10T16:00:05Z', (number) => ({ updatedAt: '2026-03-10T11:00:05-05:00', metafield: { value: number } }));
+    (await ours.writer.handle(createMsg())).findings.should.eql([]);
+    ours.gql.map((g) => g.query.match(/(mutation|query) (\w+)/)![2]).should.eql(['d365WriteBack', 'd365WriteBackVersion']);
+    ours.gql[1]!.variables.should.eql({ id: 'gid://shopify/Order/450789469' });
+    (await own(ours, '2026-03-10T16:00:05Z')).should.be.true();
+    (await own(ours, '2026-03-10T16:00:06Z')).should.be.false();
+
+    // Someone changed the order after our write (a later stamp): that version is theirs, and ours is not known.
+    const edited = writing('2026-03-10T16:00:05Z', (number) => ({ updatedAt: '2026-03-10T16:00:06Z', metafield: { value: number } }));
+    (await edited.writer.handle(createMsg())).findings.should.eql([]);
+    (await own(edited, '2026-03-10T16:00:06Z')).should.be.false();
+    (await own(edited, '2026-03-10T16:00:05Z')).should.be.false();
+    // A version without our number is not ours either; a failed read loses only the loop protection.
+    const other = writing('2026-03-10T16:00:05Z', () => ({ updatedAt: '2026-03-10T16:00:05Z', metafield: { value: 'SO-OTHER' } }));
+    await other.writer.handle(createMsg());
+    (await own(other, '2026-03-10T16:00:05Z')).should.be.false();
+    const lost = writing('2026-03-10T16:00:05Z', () => { throw new Error('socket hang up'); });
+    (await lost.writer.handle(createMsg())).should.containEql({ ok: true, action: 'created', findings: [] });
+    (await own(lost, '2026-03-10T16:00:05Z')).should.be.false();
   });
 
   it('spends one D365 call on an order the journal has never seen; "always" verifies first', async () => {

@@ -6,6 +6,7 @@ import type { BcApi } from '../d365/bc-api';
 import type { OrderJournal, OrderRecord, OrderState } from '../journal/journal';
 import { releaseOrder } from '../inventory/gate';
 import type { ShopifyAdminApi } from '../shopify/admin-api';
+import { normaliseInstant } from '../shopify/webhook';
 import { noteOwnWriteBack } from '../shopify/webhook-own-writes';
 import { classifyBcError, isNotFound } from './bc-errors';
 import { buildSalesOrder } from './build-sales-order';
@@ -54,9 +55,9 @@ interface SalesOrderDoc { id: string; number: string; '@odata.etag'?: string; cu
 const CREATE_LEASE_MS = 120_000;
 const PRE_CREATE: readonly (OrderState | undefined)[] = [undefined, 'received', 'checked', 'held', 'failed', 'creating'];
 const METAFIELDS_SET = `mutation d365WriteBack($metafields: [MetafieldsSetInput!]!) {
-  metafieldsSet(metafields: $metafields) { metafields { id } userErrors { field message code } }
+  metafieldsSet(metafields: $metafields) { metafields { id updatedAt } userErrors { field message code } }
 }`;
-/** The order's version after our write-back. The metafield value proves the version includes our write. */
+/** The order's version right after our write-back (see noteOwnVersion). */
 const ORDER_VERSION = `query d365WriteBackVersion($id: ID!) {
   order(id: $id) { updatedAt metafield(namespace: "d365", key: "sales_order_number") { value } }
 }`;
@@ -220,12 +221,12 @@ export class OrderWriter {
     if (!this.d.settings.writeBack || !this.d.shopify) return [];
     const ownerId = order.admin_graphql_api_id ?? `gid://shopify/Order/${order.id}`;
     try {
-      const data = await this.d.shopify.graphql<{ metafieldsSet?: { userErrors?: { message: string }[] } }>(METAFIELDS_SET, {
+      const data = await this.d.shopify.graphql<{ metafieldsSet?: { metafields?: { updatedAt?: string }[] | null; userErrors?: { message: string }[] } }>(METAFIELDS_SET, {
         metafields: [{ ownerId, namespace: 'd365', key: 'sales_order_number', type: 'single_line_text_field', value: number }],
       });
       const errs = data.metafieldsSet?.userErrors ?? [];
       if (!errs.length) {
-        await this.noteOwnVersion(shop, order, ownerId, number);
+        await this.noteOwnVersion(shop, order, ownerId, number, data.metafieldsSet?.metafields?.[0]?.updatedAt);
         return [];
       }
       return [{ code: 'WRITEBACK_FAILED', severity: 'warning', message: `D365 order ${number} created, but Shopify refused the metafield: ${errs.map((x) => x.message).join('; ')}` }];
@@ -237,14 +238,18 @@ export class OrderWriter {
   /**
    * Tells the trigger that the orders/updated Shopify sends for our write-back is ours (loop protection).
    * metafieldsSet answers with the metafield, not the order's new updatedAt, so the order is read right
-   * after. A change by someone else in between would be taken for ours; the metafield value at least
-   * proves that version contains our write. If the read fails, the echo simply comes through as an update.
+   * after. Its version counts as ours only if it carries our number and is stamped with the metafield's
+   * own updatedAt: a change by anyone after our write has a later updated_at, and taking it for ours
+   * would drop a real edit. When Shopify moved the order's stamp past the metafield's (a change earlier
+   * in the same second), or the read fails, nothing is noted: the echo then comes through as an update
+   * that changes nothing in D365.
    */
-  private async noteOwnVersion(shop: string, order: Order, ownerId: string, number: string): Promise<void> {
+  private async noteOwnVersion(shop: string, order: Order, ownerId: string, number: string, writtenAt: string | undefined): Promise<void> {
+    const at = normaliseInstant(writtenAt);
+    if (!at) return;
     try {
       const data = await this.d.shopify!.graphql<{ order?: { updatedAt?: string; metafield?: { value?: string } | null } | null }>(ORDER_VERSION, { id: ownerId });
-      const at = data.order?.updatedAt;
-      if (at && data.order?.metafield?.value === number) await noteOwnWriteBack(this.d.journal, shop, order.id, at);
+      if (data.order?.metafield?.value === number && normaliseInstant(data.order.updatedAt) === at) await noteOwnWriteBack(this.d.journal, shop, order.id, at);
     } catch {
       // Only the loop protection is lost: the write-back itself succeeded.
     }
