@@ -1,7 +1,7 @@
 import 'should';
 import Database from 'better-sqlite3';
 import { fork, type ChildProcess } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, promises as fsp, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import type { RecordEventInput, RecordEventResult } from '../../nodes/lib/journal/journal';
@@ -46,7 +46,19 @@ describe('SqliteJournal group commit', function () {
     dir = mkdtempSync(path.join(os.tmpdir(), 'group-commit-spec-'));
     file = path.join(dir, 'journal.sqlite');
   });
+  const realOpen = fsp.open;
+  /** Holds every WAL sync at its open until released (or fails it), so tests can see what waits for the disk. */
+  const holdWalSyncs = () => {
+    const held: { release: () => void; fail: (e: Error) => void }[] = [];
+    fsp.open = ((p: string, ...rest: unknown[]) => (String(p).endsWith('-wal')
+      ? new Promise((resolve, reject) => held.push({ release: () => resolve(realOpen(p, ...(rest as []))), fail: reject }))
+      : realOpen(p, ...(rest as [])))) as typeof fsp.open;
+    return held;
+  };
+  const tick = () => new Promise((r) => setTimeout(r, 20));
+
   afterEach(async () => {
+    fsp.open = realOpen;
     for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     for (const j of opened.splice(0)) await j.close();
     rmSync(dir, { recursive: true, force: true });
@@ -65,7 +77,7 @@ describe('SqliteJournal group commit', function () {
     (j.commits - before).should.equal(2);
   });
 
-  it('resolves a caller only after the commit: the row is on disk when the promise resolves, not before', async () => {
+  it('resolves a caller only after the commit: the row is committed when the promise resolves, not before', async () => {
     const j = open();
     const p = j.recordEvent(event('wh-1')).then((r) => ({ r, seen: storedKeys() }));
     storedKeys().should.eql([]); // queued, not committed yet
@@ -182,6 +194,72 @@ describe('SqliteJournal group commit', function () {
     (await p).status.should.equal('new');
     await j.recordEvent(event('wh-2')).should.be.rejectedWith(/journal is closed/);
     storedKeys().should.eql(['wh-1']);
+  });
+
+  it('settles callers only after the WAL is synced to disk, and a read waits for a commit it may see', async () => {
+    const j = open();
+    const held = holdWalSyncs();
+    let done = false;
+    const p = j.recordEvent(event('wh-1')).then((r) => { done = true; return r; });
+    await tick();
+    held.should.have.length(1); // committed, sync started and held
+    done.should.be.false();
+    let read = false;
+    const listed = j.unemittedEvents().then((l) => { read = true; return l; });
+    await tick();
+    read.should.be.false();
+    held[0].release();
+    (await p).status.should.equal('new');
+    (await listed).map((e) => e.dedupeKey).should.eql(['wh-1']);
+    j.syncs.should.equal(1);
+  });
+
+  it('makes the commits made during one sync durable together with the next sync', async () => {
+    const j = open();
+    const held = holdWalSyncs();
+    const first = j.recordEvent(event('wh-1'));
+    await tick();
+    const later = [j.recordEvent(event('wh-2'))];
+    await tick();
+    later.push(j.recordEvent(event('wh-3')));
+    await tick();
+    j.commits.should.equal(3);
+    held.should.have.length(1); // wh-2 and wh-3 committed, waiting for the next sync
+    held[0].release();
+    (await first).status.should.equal('new');
+    await tick();
+    held.should.have.length(2);
+    held[1].release();
+    (await Promise.all(later)).map((r) => r.status).should.eql(['new', 'new']);
+    j.syncs.should.equal(2);
+  });
+
+  it('rejects the callers a failed WAL sync covers, and the journal keeps working', async () => {
+    const j = open();
+    const held = holdWalSyncs();
+    const ps = settled<RecordEventResult>([j.recordEvent(event('wh-1')), j.recordEvent(event('wh-2'))]);
+    await tick();
+    held[0].fail(new Error('EIO: i/o error'));
+    (await ps).map((r) => (r.ok ? r.value.status : r.error.message)).should.eql(Array(2).fill(`order journal: could not write ${file}-wal to disk: EIO: i/o error`));
+    fsp.open = realOpen;
+    // Committed but not acknowledged: the retry is a duplicate of the event now on disk.
+    (await j.recordEvent(event('wh-1'))).status.should.equal('duplicate');
+    (await j.recordEvent(event('wh-3'))).status.should.equal('new');
+  });
+
+  it('waits for the last sync before closing', async () => {
+    const j = open();
+    const held = holdWalSyncs();
+    const p = j.recordEvent(event('wh-1'));
+    await tick();
+    let closed = false;
+    const c = j.close().then(() => { closed = true; });
+    await j.recordEvent(event('wh-2')).should.be.rejectedWith(/journal is closed/);
+    await tick();
+    closed.should.be.false();
+    held[0].release();
+    await c;
+    (await p).status.should.equal('new');
   });
 
   it('survives SIGKILL: every batch that resolved is on disk after reopening, and no batch is there in part', async function () {

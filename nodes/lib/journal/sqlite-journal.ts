@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'fs';
+import { mkdirSync, promises as fsp } from 'fs';
 import path from 'path';
 import { z } from 'zod';
 import { Finding, formatZodError } from '../contract';
@@ -63,12 +63,12 @@ const ORDER_TOPIC_PREFIX = 'orders/';
  * Node-RED instance and by several Node-RED processes on the same machine.
  *
  * Writes are group-committed: calls made in the same turn of the event loop (every webhook that
- * arrived together) are queued and committed by one IMMEDIATE transaction, so they share one fsync
- * instead of paying one each; a promise resolves only after that commit, so a promise that resolves
- * means the write is on disk. IMMEDIATE takes the file's write lock before reading, so
- * check-then-write sequences (dedupe, CAS, reservations, leases) are atomic across processes, and a
- * second process waits (busy_timeout) instead of failing or reading a snapshot that is about to be
- * stale. better-sqlite3 is synchronous: the commit blocks the event loop for the fsync, once per batch.
+ * arrived together) are queued and committed by one IMMEDIATE transaction, and the WAL is then
+ * fdatasync'ed once for all of them off the event loop (see syncWal); a promise resolves only after
+ * that sync, so a promise that resolves means the write is on disk. IMMEDIATE takes the file's
+ * write lock before reading, so check-then-write sequences (dedupe, CAS, reservations, leases) are
+ * atomic across processes, and a second process waits (busy_timeout) instead of failing or reading
+ * a snapshot that is about to be stale.
  */
 export class SqliteJournal implements OrderJournal {
   private readonly now: () => number;
@@ -77,11 +77,22 @@ export class SqliteJournal implements OrderJournal {
   private flushTimer: NodeJS.Immediate | undefined;
   private readonly transaction: Database.Transaction<(fn: () => void) => void>;
   private readonly savepoint: (fn: () => unknown) => unknown;
-  /** Write transactions committed so far (each one fsync); with group commit, often fewer than write calls. */
+  /** Write transactions committed so far; with group commit, often fewer than write calls. */
   commits = 0;
+  /** WAL syncs so far (each one fdatasync); several commits made during one sync share the next. */
+  syncs = 0;
+  /** Settles batches committed since the last sync started: they wait for the next one. */
+  private unsynced: Settle[] = [];
+  /** The sync in progress and the batches it covers. */
+  private syncing: Settle[] | undefined;
+  private closing = false;
+  /** The WAL file, or undefined for `:memory:` (nothing to make durable). */
+  private readonly wal: string | undefined;
 
   private constructor(private readonly db: Database.Database, readonly file: string, opts: SqliteJournalOptions) {
     this.now = opts.now ?? Date.now;
+    // SQLite names the WAL after the database path (resolved now, as SQLite did when opening it).
+    this.wal = file === ':memory:' ? undefined : `${path.resolve(file)}-wal`;
     this.s = prepare(db);
     this.transaction = db.transaction((fn: () => void) => fn());
     // Called inside the batch's transaction, better-sqlite3 makes this a SAVEPOINT … RELEASE.
@@ -106,13 +117,16 @@ export class SqliteJournal implements OrderJournal {
         const mode = db.pragma('journal_mode = WAL', { simple: true });
         if (String(mode).toLowerCase() !== 'wal') throw new Error(`the file system does not support WAL (journal_mode stays ${String(mode)})`);
       }
-      // synchronous = FULL: in WAL mode NORMAL may lose the last commits on power loss or an OS crash
-      // (they are only in the OS cache). Every table here backs a promise already made to someone
-      // else (the 200 that stops Shopify retrying, a reservation, a hold), so a commit must reach the
-      // disk before the method returns. The setting is per connection, hence for all tables; the
-      // cost is one fsync per commit, shared by every write of a batch (group commit, see flush).
+      // Every table here backs a promise already made to someone else (the 200 that stops Shopify
+      // retrying, a reservation, a hold), so a commit must reach the disk before the method returns.
+      // The migration commits with synchronous = FULL (the WAL is fsync'ed inside COMMIT).
       db.pragma('synchronous = FULL');
       migrate(db, (opts.now ?? Date.now)());
+      // Then NORMAL: COMMIT no longer fsyncs (in WAL mode NORMAL alone may lose the last commits on
+      // power loss or an OS crash); instead syncWal fdatasyncs the WAL in libuv's thread pool after
+      // each group commit and only then settles its callers — the same durability as FULL, without
+      // blocking the event loop for the disk. Checkpoints still sync WAL and database (NORMAL does).
+      if (!memory) db.pragma('synchronous = NORMAL');
     } catch (e) {
       db.close();
       throw new Error(`order journal: cannot open ${file}: ${(e as Error).message}`);
@@ -125,8 +139,9 @@ export class SqliteJournal implements OrderJournal {
    * read issued after a write (awaited or not) always sees it.
    */
   private run<T>(fn: () => T): Promise<T> {
-    if (!this.queue.length) {
-      if (!this.db.open) return Promise.reject(closedError());
+    // With a commit not yet on disk, a read waits for the sync too: what it returns may show that commit.
+    if (!this.queue.length && !this.unsynced.length && !this.syncing) {
+      if (!this.db.open || this.closing) return Promise.reject(closedError());
       try {
         return Promise.resolve(fn());
       } catch (e) {
@@ -142,7 +157,7 @@ export class SqliteJournal implements OrderJournal {
   }
 
   private enqueue<T>(fn: () => T, writes: boolean): Promise<T> {
-    if (!this.db.open) return Promise.reject(closedError());
+    if (!this.db.open || this.closing) return Promise.reject(closedError());
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, writes, resolve: resolve as (v: unknown) => void, reject });
       // setImmediate, not a microtask: it runs after the current poll phase, so every request that
@@ -156,8 +171,9 @@ export class SqliteJournal implements OrderJournal {
    * IMMEDIATE transaction (one fsync for all), each write in its own savepoint, so an operation that
    * throws is rolled back alone and rejects only its caller, while later ones see earlier ones'
    * writes (dedupe and stale rules hold inside a batch as across batches). Promises settle only
-   * after COMMIT returned: "every method that returns has committed" still holds. A failed BEGIN or
-   * COMMIT (busy, disk full, I/O error) rejects every caller of the batch, and nothing of it is kept.
+   * after COMMIT and the WAL sync that follows it: "every method that returns has committed" still
+   * holds. A failed BEGIN or COMMIT (busy, disk full, I/O error) rejects every caller of the batch at
+   * once, and nothing of it is kept.
    */
   private flush(): void {
     if (this.flushTimer) clearImmediate(this.flushTimer);
@@ -185,8 +201,9 @@ export class SqliteJournal implements OrderJournal {
         }
       }
     };
+    const writes = batch.some((op) => op.writes);
     try {
-      if (batch.some((op) => op.writes)) {
+      if (writes) {
         this.transaction.immediate(runAll);
         this.commits++;
       } else {
@@ -197,10 +214,51 @@ export class SqliteJournal implements OrderJournal {
       for (const op of batch) op.reject(err);
       return;
     }
-    batch.forEach((op, i) => {
+    const settle: Settle = (syncError) => batch.forEach((op, i) => {
       const o = outcomes[i];
-      if (o.ok) op.resolve(o.value);
+      if (syncError) op.reject(syncError);
+      else if (o.ok) op.resolve(o.value);
       else op.reject(o.error);
+    });
+    if (!this.wal) settle();
+    // A batch that only read waits for the commits it may have seen: the sync in progress covers
+    // them unless more were made since it started.
+    else if (!writes && !this.unsynced.length) {
+      if (this.syncing) this.syncing.push(settle);
+      else settle();
+    } else {
+      this.unsynced.push(settle);
+      if (!this.syncing) this.syncWal();
+    }
+  }
+
+  /**
+   * Makes every commit so far durable with one fdatasync of the WAL (what synchronous = FULL does
+   * inside each COMMIT), then settles the batches it covers. Commits made meanwhile wait for the
+   * next sync, which starts as soon as this one ends: under load one sync covers many batches. The
+   * file is opened per sync so a WAL replaced on disk is never missed. A sync that fails rejects
+   * the callers it covers: their writes are committed but maybe not durable, so e.g. a webhook is
+   * answered 503, Shopify retries, and the retry is a duplicate of a now-durable event.
+   */
+  private syncWal(): void {
+    const covered = this.unsynced;
+    this.unsynced = [];
+    this.syncing = covered;
+    const wal = this.wal!;
+    void (async () => {
+      const fh = await fsp.open(wal, 'r+'); // r+: Windows cannot flush a read-only handle
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    })().then(() => {
+      this.syncs++;
+      return undefined;
+    }, (e: unknown) => new Error(`order journal: could not write ${wal} to disk: ${toError(e).message}`)).then((err) => {
+      this.syncing = undefined;
+      for (const settle of covered) settle(err);
+      if (this.unsynced.length) this.syncWal();
     });
   }
 
@@ -445,17 +503,26 @@ export class SqliteJournal implements OrderJournal {
     });
   }
 
-  /** Commits what is queued, then closes the database; idempotent. Later calls reject with "the journal is closed". */
-  close(): Promise<void> {
+  /**
+   * Commits what is queued, waits until it is on disk (its callers settled), then closes the
+   * database; idempotent. Calls made once close has begun reject with "the journal is closed".
+   */
+  async close(): Promise<void> {
     this.flush();
+    this.closing = true;
+    while (this.syncing || this.unsynced.length) {
+      await new Promise<void>((resolve) => (this.syncing ?? this.unsynced).push(() => resolve()));
+    }
     if (this.db.open) this.db.close();
-    return Promise.resolve();
   }
 
   get isOpen(): boolean {
     return this.db.open;
   }
 }
+
+/** Settles a committed batch's callers, or rejects them all when the WAL could not be synced. */
+type Settle = (syncError?: Error) => void;
 
 interface QueuedOp {
   fn: () => unknown;
