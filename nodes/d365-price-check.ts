@@ -2,9 +2,10 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { z } from 'zod';
 import { PriceRules, checkPrices, itemsToLookUp } from './lib/checks/price';
 import type { D365ItemPrice } from './lib/checks/price';
-import { CacheSettings, d365Unavailable, itemPrices } from './lib/checks/price-lookup';
+import { CacheSettings, cachedItemPrices, d365Unavailable, itemPrices } from './lib/checks/price-lookup';
 import { connectionLookups } from './lib/d365/lookups-node';
 import { CheckMode, parseConfigOrFail, refuseConfig, wireCheckNode } from './lib/node-red/check-node';
+import type { CheckOutcome } from './lib/node-red/check-node';
 
 const TYPE = 'd365-price-check';
 const Config = PriceRules.extend({
@@ -20,20 +21,15 @@ export = function (RED: NodeAPI) {
     // The connection's shared lookups: items the SKU validator already fetched cost no second request.
     const conn = connectionLookups(RED, rules.connection, { ttlS: rules.cacheTtlS, max: rules.cacheMax });
     if (typeof conn === 'string') return refuseConfig(this, TYPE, conn);
-    wireCheckNode(this, TYPE, rules.mode, async (order, msg) => {
+    wireCheckNode(this, TYPE, rules.mode, (order, msg) => {
       const wanted = itemsToLookUp(order, rules, msg.erp);
-      let prices: ReadonlyMap<string, D365ItemPrice | null> | undefined = new Map();
-      const failures = [];
-      if (wanted.length) {
-        try {
-          prices = await itemPrices(conn.lookups(), wanted);
-        } catch (e) {
-          prices = undefined;
-          failures.push(d365Unavailable(e, 'D365 item price lookup'));
-        }
-      }
-      const out = checkPrices(order, rules, msg.erp, { itemPrices: prices });
-      return { findings: [...out.findings, ...failures] };
+      const outcome = (prices: ReadonlyMap<string, D365ItemPrice | null> | undefined, failures: CheckOutcome['findings']) =>
+        ({ findings: [...checkPrices(order, rules, msg.erp, { itemPrices: prices }).findings, ...failures] });
+      // Warm cache: answered synchronously, no promise.
+      const cached = wanted.length ? cachedItemPrices(conn.lookups(), wanted) : new Map<string, D365ItemPrice | null>();
+      if (cached) return outcome(cached, []);
+      return itemPrices(conn.lookups(), wanted).then((prices) => outcome(prices, []),
+        (e: unknown) => outcome(undefined, [d365Unavailable(e, 'D365 item price lookup')]));
     });
   }
   RED.nodes.registerType(TYPE, D365PriceCheck);

@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { CacheSettings, d365Unavailable } from './lib/checks/price-lookup';
 import { TaxRules, checkTax, findTaxArea, taxAddress } from './lib/checks/tax';
 import type { TaxLookups } from './lib/checks/tax';
-import { taxLookups } from './lib/checks/tax-lookup';
+import { cachedTaxLookups, taxLookups } from './lib/checks/tax-lookup';
 import { connectionLookups } from './lib/d365/lookups-node';
 import type { ConnectionLookups } from './lib/d365/lookups-node';
 import { CheckMode, parseConfigOrFail, refuseConfig, wireCheckNode } from './lib/node-red/check-node';
+import type { CheckOutcome } from './lib/node-red/check-node';
 
 const TYPE = 'd365-tax-check';
 const Config = TaxRules.extend({
@@ -26,19 +27,19 @@ export = function (RED: NodeAPI) {
       if (typeof conn === 'string') return refuseConfig(this, TYPE, conn);
       verify = conn;
     }
-    wireCheckNode(this, TYPE, rules.mode, async (order, msg) => {
-      let lookups: TaxLookups = {};
-      const failures = [];
-      if (verify) {
-        const area = findTaxArea(rules.areas, taxAddress(order).addr);
-        try {
-          lookups = await taxLookups(verify.lookups(), area?.code, msg.erp?.customer?.number);
-        } catch (e) {
-          failures.push(d365Unavailable(e, 'D365 tax area/customer lookup'));
-        }
-      }
-      const out = checkTax(order, rules, msg.erp, lookups);
-      return { findings: [...out.findings, ...failures], erp: out.erp };
+    wireCheckNode(this, TYPE, rules.mode, (order, msg) => {
+      const outcome = (lookups: TaxLookups, failures: CheckOutcome['findings']) => {
+        const out = checkTax(order, rules, msg.erp, lookups);
+        return { findings: [...out.findings, ...failures], erp: out.erp };
+      };
+      if (!verify) return outcome({}, []);
+      const area = findTaxArea(rules.areas, taxAddress(order).addr);
+      const customer = msg.erp?.customer?.number;
+      // Warm cache: answered synchronously, no promise.
+      const cached = cachedTaxLookups(verify.lookups(), area?.code, customer);
+      if (cached) return outcome(cached, []);
+      return taxLookups(verify.lookups(), area?.code, customer).then((l) => outcome(l, []),
+        (e: unknown) => outcome({}, [d365Unavailable(e, 'D365 tax area/customer lookup')]));
     });
   }
   RED.nodes.registerType(TYPE, D365TaxCheck);

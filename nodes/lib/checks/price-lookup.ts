@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { CheckOutcome } from '../node-red/check-node';
 import { odataString } from '../d365/bc-api';
 import { normCode } from '../d365/lookups';
-import type { D365Lookups } from '../d365/lookups';
+import type { BcItem, D365Lookups } from '../d365/lookups';
 import type { D365ItemPrice } from './price';
 
 /** BC sends decimals as JSON numbers; turn one back into a decimal string without exponent notation. */
@@ -20,7 +20,16 @@ export function anyOf(field: string, values: readonly string[]): string {
 
 /** D365 unit prices by item number (as asked), through the connection's shared, cached item lookups; null = no such item. */
 export async function itemPrices(lookups: D365Lookups, numbers: readonly string[]): Promise<Map<string, D365ItemPrice | null>> {
-  const found = await lookups.itemsByNumber(numbers);
+  return pricesOf(await lookups.itemsByNumber(numbers), numbers);
+}
+
+/** itemPrices from the cache alone, synchronously; undefined when any item is not cached. */
+export function cachedItemPrices(lookups: D365Lookups, numbers: readonly string[]): Map<string, D365ItemPrice | null> | undefined {
+  const found = lookups.cachedItemsByNumber(numbers);
+  return found && pricesOf(found, numbers);
+}
+
+function pricesOf(found: Map<string, BcItem[]>, numbers: readonly string[]): Map<string, D365ItemPrice | null> {
   return new Map(numbers.map((n) => {
     const item = found.get(normCode(n))?.[0];
     return [n, item ? { number: item.number, unitPrice: decimalString(item.unitPrice), priceIncludesTax: item.priceIncludesTax === true } : null];

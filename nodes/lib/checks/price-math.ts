@@ -14,11 +14,28 @@ export const decimalSetting = (what: string) => z.union([z.string(), z.number()]
 export const percentSetting = (what: string) => decimalSetting(what)
   .refine((s) => Number(s) <= 100, { message: `${what} must be between 0 and 100` });
 
+// The same few amounts recur order after order (catalogue prices, rates, tolerances, "0.00"); toMinor
+// parses with a regex and builds a BigInt each time. Bounded: cleared when full, rebuilt by use.
+const MEMO_MAX = 50_000;
+const memo = new Map<string, bigint>();
+
+/** toMinor, remembered: the same string and scale always give the same amount (throws like toMinor). */
+export function minor(amount: string, decimals = 2): bigint {
+  const key = decimals === 2 ? amount : `${decimals}:${amount}`;
+  let v = memo.get(key);
+  if (v === undefined) {
+    v = toMinor(amount, decimals);
+    if (memo.size >= MEMO_MAX) memo.clear();
+    memo.set(key, v);
+  }
+  return v;
+}
+
 const PCT_SCALE = 4; // percent with 4 decimals: "6" -> 60000, "0.5" -> 5000
 const PCT_ONE = 100n * 10n ** BigInt(PCT_SCALE); // 100 % in those units
 
 export function percentUnits(pct: string): bigint {
-  return toMinor(pct, PCT_SCALE);
+  return minor(pct, PCT_SCALE);
 }
 
 /** a * num / den, rounded half away from zero. */
@@ -49,7 +66,7 @@ export interface Tolerance { absolute: string; percent: string }
 
 /** The allowed difference around an expected amount: the larger of the absolute and the percent tolerance. */
 export function allowedDifference(expected: bigint, tol: Tolerance): bigint {
-  const abs = toMinor(tol.absolute);
+  const abs = minor(tol.absolute);
   const pct = percentOf(expected < 0n ? -expected : expected, tol.percent);
   return abs > pct ? abs : pct;
 }
@@ -61,5 +78,7 @@ export function withinTolerance(actual: bigint, expected: bigint, tol: Tolerance
 
 /** Sums decimal strings exactly. */
 export function sumMinor(amounts: readonly string[]): bigint {
-  return amounts.reduce((s, a) => s + toMinor(a), 0n);
+  let sum = 0n;
+  for (const a of amounts) sum += minor(a);
+  return sum;
 }

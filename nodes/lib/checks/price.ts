@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { fromMinor, toMinor } from '../contract';
+import { fromMinor } from '../contract';
 import type { Erp, Order } from '../contract';
 import type { CheckOutcome } from '../node-red/check-node';
-import { allowedDifference, decimalSetting, percentSetting, sumMinor, withinTolerance } from './price-math';
+import { allowedDifference, decimalSetting, minor, percentSetting, sumMinor, withinTolerance } from './price-math';
 
 /**
  * The d365-price-check rules: each line's unit price against D365 (item unit price, or a price-list row
@@ -79,7 +79,7 @@ function checkLinePrices(order: Order, rules: PriceRules, erp: Erp | undefined, 
   const out: Finding[] = [];
   const cur = order.currency;
   order.line_items.forEach((l, i) => {
-    if (toMinor(l.price) === 0n && rules.zeroPrice !== 'allow') {
+    if (minor(l.price) === 0n && rules.zeroPrice !== 'allow') {
       out.push({ code: 'ZERO_PRICE', severity: rules.zeroPrice, path: `line_items[${i}].price`,
         message: `Line ${i + 1} (${l.sku || l.title}) has a unit price of 0.00 ${cur}` });
     }
@@ -97,7 +97,7 @@ function checkLinePrices(order: Order, rules: PriceRules, erp: Erp | undefined, 
   }
   order.line_items.forEach((l, i) => {
     const path = `line_items[${i}].price`;
-    if (toMinor(l.price) === 0n && rules.zeroPrice !== 'allow') return; // reported as ZERO_PRICE
+    if (minor(l.price) === 0n && rules.zeroPrice !== 'allow') return; // reported as ZERO_PRICE
     const erpLine = erp.lines!.find((e) => e.lineItemId === String(l.id));
     const item = erpLine?.itemNumber;
     if (!item) {
@@ -131,8 +131,8 @@ function checkLinePrices(order: Order, rules: PriceRules, erp: Erp | undefined, 
       }
     }
     const tol = toleranceFor(rules, item);
-    const exp = toMinor(expected);
-    if (!withinTolerance(toMinor(l.price), exp, tol)) {
+    const exp = minor(expected);
+    if (!withinTolerance(minor(l.price), exp, tol)) {
       out.push({ code: 'PRICE_MISMATCH', severity: 'error', path,
         message: `Line ${i + 1} item ${item}: Shopify price ${l.price} ${cur} differs from the ${source} ${fromMinor(exp)} by more than ${fromMinor(allowedDifference(exp, tol))}${basisNote}` });
     }
@@ -145,7 +145,7 @@ function checkDiscounts(order: Order, rules: PriceRules): Finding[] {
   const tol = { absolute: rules.totalsTolerance, percent: '0' };
   order.line_items.forEach((l, i) => {
     const allocated = sumMinor(l.discount_allocations.map((d) => d.amount));
-    const gross = toMinor(l.price) * BigInt(l.quantity);
+    const gross = minor(l.price) * BigInt(l.quantity);
     if (allocated > gross) {
       out.push({ code: 'DISCOUNT_ALLOCATION_MISMATCH', severity: 'error', path: `line_items[${i}].discount_allocations`,
         message: `Line ${i + 1} has ${fromMinor(allocated)} of discounts allocated but is only worth ${fromMinor(gross)}` });
@@ -155,7 +155,7 @@ function checkDiscounts(order: Order, rules: PriceRules): Finding[] {
     const lines = order.line_items.flatMap((l) => l.discount_allocations.map((d) => d.amount));
     const shipping = order.shipping_lines.filter((s) => !s.is_removed).flatMap((s) => s.discount_allocations.map((d) => d.amount));
     const allocated = sumMinor([...lines, ...shipping]);
-    if (!withinTolerance(allocated, toMinor(order.total_discounts), tol)) {
+    if (!withinTolerance(allocated, minor(order.total_discounts), tol)) {
       out.push({ code: 'DISCOUNT_ALLOCATION_MISMATCH', severity: 'error', path: 'total_discounts',
         message: `Discount allocations add up to ${fromMinor(allocated)} but the order's total discounts are ${order.total_discounts}` });
     }
@@ -167,12 +167,12 @@ function checkTotals(order: Order, rules: PriceRules): Finding[] {
   const out: Finding[] = [];
   const tol = { absolute: rules.totalsTolerance, percent: '0' };
   const mismatch = (path: string, label: string, computed: bigint, stated: string) => {
-    if (!withinTolerance(toMinor(stated), computed, tol)) {
+    if (!withinTolerance(minor(stated), computed, tol)) {
       out.push({ code: 'TOTALS_MISMATCH', severity: 'error', path,
         message: `${label} is ${stated} but the order's parts add up to ${fromMinor(computed)}` });
     }
   };
-  const lineGross = order.line_items.reduce((s, l) => s + toMinor(l.price) * BigInt(l.quantity), 0n);
+  const lineGross = order.line_items.reduce((s, l) => s + minor(l.price) * BigInt(l.quantity), 0n);
   const lineDiscounts = sumMinor(order.line_items.flatMap((l) => l.discount_allocations.map((d) => d.amount)));
   const ship = order.shipping_lines.filter((s) => !s.is_removed);
   const shipping = sumMinor(ship.map((s) => s.price)) - sumMinor(ship.flatMap((s) => s.discount_allocations.map((d) => d.amount)));
@@ -182,11 +182,11 @@ function checkTotals(order: Order, rules: PriceRules): Finding[] {
   if (order.total_line_items_price !== undefined) mismatch('total_line_items_price', 'Total of line items', lineGross, order.total_line_items_price);
   if (order.subtotal_price !== undefined) mismatch('subtotal_price', 'Subtotal', lineGross - lineDiscounts, order.subtotal_price);
   if (order.total_tax !== undefined) mismatch('total_tax', 'Total tax', tax, order.total_tax);
-  const statedTax = order.total_tax !== undefined ? toMinor(order.total_tax) : tax;
+  const statedTax = order.total_tax !== undefined ? minor(order.total_tax) : tax;
   mismatch('total_price', 'Total price', lineGross - lineDiscounts + shipping + (order.taxes_included ? 0n : statedTax) + tip, order.total_price);
   return out;
 }
 
 function toMinorSafe(s: string): bigint {
-  return /^-?\d+(\.\d+)?$/.test(s) ? toMinor(s) : 0n;
+  return /^-?\d+(\.\d+)?$/.test(s) ? minor(s) : 0n;
 }

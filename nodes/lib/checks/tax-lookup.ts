@@ -1,5 +1,5 @@
 import { normCode } from '../d365/lookups';
-import type { BcCustomer, D365Lookups } from '../d365/lookups';
+import type { BcCustomer, BcTaxArea, D365Lookups } from '../d365/lookups';
 import type { TaxLookups } from './tax';
 
 // BC sends the empty GUID for "no tax area".
@@ -14,6 +14,20 @@ export async function taxLookups(lookups: D365Lookups, areaCode: string | undefi
     areaCode ? lookups.taxAreasByCode([areaCode]) : undefined,
     customerNumber ? lookups.customersByNumber([customerNumber]) : undefined,
   ]);
+  return taxLookupsOf(areaCode, customerNumber, areas, customers);
+}
+
+/** taxLookups from the cache alone, synchronously; undefined when a part asked for is not cached. */
+export function cachedTaxLookups(lookups: D365Lookups, areaCode: string | undefined, customerNumber: string | undefined): TaxLookups | undefined {
+  const areas = areaCode ? lookups.cachedTaxAreasByCode([areaCode]) : undefined;
+  if (areaCode && !areas) return undefined;
+  const customers = customerNumber ? lookups.cachedCustomersByNumber([customerNumber]) : undefined;
+  if (customerNumber && !customers) return undefined;
+  return taxLookupsOf(areaCode, customerNumber, areas, customers);
+}
+
+function taxLookupsOf(areaCode: string | undefined, customerNumber: string | undefined,
+  areas: Map<string, BcTaxArea[]> | undefined, customers: Map<string, BcCustomer[]> | undefined): TaxLookups {
   const out: TaxLookups = {};
   if (areaCode) {
     const area = areas!.get(normCode(areaCode))?.[0];

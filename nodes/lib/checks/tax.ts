@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { fromMinor, toMinor } from '../contract';
+import { fromMinor } from '../contract';
 import type { Address, Erp, Order } from '../contract';
 import type { CheckOutcome } from '../node-red/check-node';
-import { allowedDifference, decimalSetting, percentSetting, sumMinor, taxInGross, taxOnNet, withinTolerance } from './price-math';
+import { allowedDifference, decimalSetting, minor, percentSetting, sumMinor, taxInGross, taxOnNet, withinTolerance } from './price-math';
 
 /**
  * The d365-tax-check rules: tax area by ship-to (country / state / ZIP prefix table), taxes_included
@@ -120,11 +120,11 @@ export function checkTax(order: Order, rules: TaxRules, erp: Erp | undefined, lo
     }
   };
   order.line_items.forEach((l, i) => {
-    const base = toMinor(l.price) * BigInt(l.quantity) - sumMinor(l.discount_allocations.map((d) => d.amount));
+    const base = minor(l.price) * BigInt(l.quantity) - sumMinor(l.discount_allocations.map((d) => d.amount));
     compare(`line_items[${i}]`, `Line ${i + 1} (${l.sku || l.title})`, base, l.taxable !== false, l.tax_lines);
   });
   for (const { s, i } of ship) {
-    const base = toMinor(s.price) - sumMinor(s.discount_allocations.map((d) => d.amount));
+    const base = minor(s.price) - sumMinor(s.discount_allocations.map((d) => d.amount));
     compare(`shipping_lines[${i}]`, `Shipping "${s.title}"`, base, rules.taxShipping, s.tax_lines);
   }
   return { findings, erp: out };
