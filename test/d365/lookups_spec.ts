@@ -1,7 +1,9 @@
 import 'should';
 import { D365Lookups, chunkFilters, normPhone, sharedLookups } from '../../nodes/lib/d365/lookups';
-import { itemPrices } from '../../nodes/lib/checks/price-lookup';
-import { taxLookups } from '../../nodes/lib/checks/tax-lookup';
+import { cachedItemPrices, itemPrices } from '../../nodes/lib/checks/price-lookup';
+import { cachedTaxLookups, taxLookups } from '../../nodes/lib/checks/tax-lookup';
+import { minor, sumMinor } from '../../nodes/lib/checks/price-math';
+import { toMinor } from '../../nodes/lib/contract';
 import { FakeBc, throttled } from './lookups-fake-bc';
 
 const opts = { ttlMs: 60_000, max: 1000 };
@@ -20,6 +22,31 @@ describe('D365 lookups (cached, batched)', () => {
     bc.count().should.equal(1);
     again.get('IPOD2008GREEN')!.length.should.equal(1);
     l.stats().should.match({ hits: 3, misses: 3, calls: 1 });
+  });
+
+  it('answers synchronously from a warm cache: the same answers, undefined while anything is uncached, no request', async () => {
+    const bc = new FakeBc();
+    const l = new D365Lookups(bc, opts);
+    (l.cachedItemsByNumber(['IPOD2008GREEN']) === undefined).should.be.true();
+    (cachedItemPrices(l, ['IPOD2008GREEN']) === undefined).should.be.true();
+    const asked = await itemPrices(l, ['IPOD2008GREEN', 'NOPE-1']);
+    cachedItemPrices(l, ['IPOD2008GREEN', 'NOPE-1'])!.should.eql(asked);
+    (cachedItemPrices(l, ['IPOD2008GREEN', 'IPOD2008RED']) === undefined).should.be.true(); // one uncached item: no partial answer
+    const tax = await taxLookups(l, 'KY', 'C10000');
+    cachedTaxLookups(l, 'ky', 'c10000')!.should.eql(tax);
+    (cachedTaxLookups(l, 'KY', 'C99999') === undefined).should.be.true();
+    cachedTaxLookups(l, undefined, undefined)!.should.eql({});
+    bc.count().should.equal(3);
+  });
+
+  it('money amounts: the remembered parse equals toMinor, scale included, and still refuses non-amounts', () => {
+    for (const a of ['199.00', '0.005', '-5.5', '12', '0.994']) {
+      minor(a).should.equal(toMinor(a));
+      minor(a, 4).should.equal(toMinor(a, 4));
+      minor(a).should.equal(toMinor(a)); // the second time from memory
+    }
+    sumMinor(['1.10', '2.20', '1.10']).should.equal(440n);
+    (() => minor('1,00')).should.throw(/not a decimal amount/);
   });
 
   it('splits long lists into URL-sized chunks', async () => {
