@@ -87,4 +87,35 @@ describe('faults: dropped webhooks (30% never delivered), recovered by reconcili
     const faulty = orders.filter((_, i) => i % 10 === 9);
     faulty.filter((o) => r.sims.bc.order(o.name)).map((o) => o.name).should.deepEqual([]);
   });
+
+  // KNOWN BUG (skipped so the suite stays green; un-skip when fixed). One reconciliation reads at most
+  // maxPages (50) × pageSize (2) = 100 orders, sorted by updated_at, and moves its cursor to the last
+  // one read; the next run starts at cursor − 120 s (overlapMs) (nodes/lib/shopify/reconcile.ts,
+  // reconcileOnce). When more than 100 orders were updated within those 120 s and none of the first
+  // 100 changes again, every run reads the same first 100 and never reaches the rest. Measured: 130
+  // orders, every webhook dropped, all held (unknown SKU, so no write-back moves their updated_at):
+  // the first run recovered 100; 12 more runs over 60 s recovered none of the other 30. The first
+  // test passes only because created orders are written back (tagsAdd/metafieldsSet), which moves
+  // them past the cursor. In production: a burst of > 100 orders within two minutes whose webhooks
+  // were lost, with write-back off or orders held, loses the rest until each is edited.
+  it.skip('recovers more than 100 orders updated within the reconciliation overlap', async () => {
+    rig = await startRig({ shopify: { chaos: { dropProbability: 1 }, bucket: { maximumAvailable: 10_000, restoreRate: 1000 } }, reconcileIntervalS: 30 });
+    const r = rig;
+    const trigger = r.flow.find((x) => x.type === 'shopify-trigger')!;
+    const inject: FlowNode = { id: INJECT_ID, type: 'inject', z: trigger.z, props: [], repeat: '', crontab: '', once: false, topic: '', wires: [[trigger.id]] };
+    await r.nodeRed.deploy([...r.flow, inject]);
+    // Not scaled: the point is more orders than one run reads (100).
+    const orders = Array.from({ length: 130 }, () => r.sims.shopify.placeOrder({ customer: 'random', faults: ['unknown_sku'] }));
+    const names = orders.map((o) => o.name);
+    const ids = orders.map((o) => Number(o.id));
+    await r.sims.shopify.settled();
+    await until(async () => {
+      if ((await tally(r, names, ids)).lost === 0) return true;
+      await r.nodeRed.post(`/inject/${INJECT_ID}`);
+      return false;
+    }, 60_000, 3000);
+    const c = await tally(r, names, ids);
+    console.log(`      ${countsLine(c)}`);
+    c.lost.should.equal(0, `lost: ${c.missing.slice(0, 10).join(', ')}`);
+  });
 });

@@ -117,8 +117,7 @@ describe('faults: inventory race (concurrent orders for scarce stock)', function
 
   // KNOWN BUG (skipped so the suite stays green; un-skip when fixed). Measured over three runs:
   // IPOD2008GREEN at EAST, stock 20, 26 to 29 units on created sales orders (8 of them from the first
-  // wave). The writer
-  // (nodes/lib/writer/order-writer.ts, after the create) releases the order's reservation because
+  // wave). The writer (nodes/lib/writer/order-writer.ts, after the create) releases the order's reservation because
   // "once the order is D365 demand, holding its reservation too would count the units twice"; but
   // the gate's StockReader (nodes/lib/inventory/stock.ts) still serves the D365 figures it cached
   // before those orders existed (cacheTtlS, 30 s in the example and the minimum), with
