@@ -148,7 +148,7 @@ export class FulfillmentSender {
     }
   }
 
-  private async run(p: ShipmentPayload, seen: Attempts = { created: false }): Promise<SenderResult> {
+  private async run(p: ShipmentPayload, seen: Attempts): Promise<SenderResult> {
     const name = p.shipment.externalDocumentNumber || p.externalDocumentNumber;
     if (!name) return reject([{ code: 'ORDER_NOT_FOUND', severity: 'error', message: `shipment ${p.shipment.number} has no external document number (the Shopify order name)` }]);
     // Search syntax: quote the name so spaces or colons in it cannot change the query.
