@@ -57,6 +57,20 @@ describe('SKU validation (pure)', () => {
     out.erp!.lines![0]!.should.match({ itemNumber: cat.variant.itemNumber, variantCode: cat.variant.code, variantId: cat.variant.id });
   });
 
+  it('with every lookup cached the check answers synchronously, exactly as the first (async) time', async () => {
+    const { run, bc, cat } = setup({ mapping: [{ sku: 'MAPPED-1', itemNumber: 'IPOD2008RED', variantCode: '' }] });
+    const o = order(['IPOD2008GREEN', `${cat.variant.itemNumber}-${cat.variant.code}`, 'MAPPED-1', 'NOPE-NOPE']);
+    const first = run(o);
+    (first instanceof Promise).should.be.true();
+    const cold = await first;
+    const calls = bc.count();
+    const warm = run(o);
+    (warm instanceof Promise).should.be.false();
+    warm.should.eql(cold);
+    codes(cold).should.eql(['SKU_UNMAPPED']);
+    bc.count().should.equal(calls);
+  });
+
   describe('each faulty line yields exactly its documented code', () => {
     const one = async (sku: string | null, rules: SkuRulesInput = {}, mutate?: (s: ReturnType<typeof setup>) => string) => {
       const s = setup(rules);

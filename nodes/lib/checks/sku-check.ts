@@ -3,12 +3,26 @@ import type { CheckOutcome } from '../node-red/check-node';
 import type { BcItem, BcItemVariant, D365Lookups } from '../d365/lookups';
 import { normCode } from '../d365/lookups';
 import { retryableOrThrow } from '../d365/lookups-errors';
+import { isThenable } from '../node-red/types';
 import { SKU_STRATEGY_LABELS, normalizeSku } from './sku-rules';
 import type { SkuRules, SkuStrategyName } from './sku-rules';
 
 export const SKU_CHECK = 'd365-sku-validator';
 
-export type SkuLookups = Pick<D365Lookups, 'itemsByNumber' | 'itemsByGtin' | 'itemsByCustomField' | 'variantsOfItems'>;
+export type SkuLookups = Pick<D365Lookups, 'itemsByNumber' | 'itemsByGtin' | 'itemsByCustomField' | 'variantsOfItems'>
+  & Partial<Pick<D365Lookups, 'cachedItemsByNumber' | 'cachedVariantsOfItems'>>;
+
+/** A value now, or later: a warm cache answers now, and the check then costs no promise. */
+type Maybe<T> = T | Promise<T>;
+const andThen = <T, U>(v: Maybe<T>, f: (t: T) => Maybe<U>): Maybe<U> => (isThenable(v) ? v.then(f) : f(v));
+const itemsOf = (l: SkuLookups, numbers: string[]) => l.cachedItemsByNumber?.(numbers) ?? l.itemsByNumber(numbers);
+const variantsOf = (l: SkuLookups, numbers: string[]) => l.cachedVariantsOfItems?.(numbers) ?? l.variantsOfItems(numbers);
+/** Items and variants of the same numbers, together. */
+function itemsAndVariants(l: SkuLookups, itemNumbers: string[], variantNumbers: string[]): Maybe<[Map<string, BcItem[]>, Map<string, BcItemVariant[]>]> {
+  const i = itemsOf(l, itemNumbers);
+  const v = variantsOf(l, variantNumbers);
+  return isThenable(i) || isThenable(v) ? Promise.all([i, v]) : [i, v];
+}
 
 type Findings = CheckOutcome['findings'];
 
@@ -28,7 +42,7 @@ interface StrategyResult {
   hints: Map<number, Resolution & { kind: 'variantUnknown' }>;
 }
 
-type Strategy = (lines: Pending[], rules: SkuRules, lookups: SkuLookups) => Promise<StrategyResult>;
+type Strategy = (lines: Pending[], rules: SkuRules, lookups: SkuLookups) => Maybe<StrategyResult>;
 
 const result = (): StrategyResult => ({ decided: new Map(), hints: new Map() });
 const distinctItems = (list: BcItem[]) => list.filter((c, i) => list.findIndex((o) => o.id === c.id) === i);
@@ -42,43 +56,45 @@ function oneOf(items: BcItem[]): Resolution | undefined {
 }
 
 const STRATEGIES: Record<SkuStrategyName, Strategy> = {
-  async mapping(lines, rules, lookups) {
+  mapping(lines, rules, lookups) {
     const out = result();
+    if (!rules.mapping.length) return out;
     const table = new Map(rules.mapping.map((m) => [normalizeSku(m.sku, rules), m] as const));
     const mapped = lines.flatMap((l) => (table.has(l.key) ? [{ line: l, m: table.get(l.key)! }] : []));
     if (!mapped.length) return out;
     const numbers = mapped.map((x) => x.m.itemNumber);
-    const [items, variants] = await Promise.all([lookups.itemsByNumber(numbers),
-      lookups.variantsOfItems(mapped.filter((x) => x.m.variantCode).map((x) => x.m.itemNumber))]);
-    for (const { line, m } of mapped) {
-      const item = (items.get(normCode(m.itemNumber)) ?? []).find((i) => normCode(i.number) === normCode(m.itemNumber));
-      if (!item) {
-        out.decided.set(line.index, { kind: 'unmapped', message: `the mapping table maps SKU "${line.sku}" to item ${m.itemNumber}, which D365 does not have` });
-        continue;
+    return andThen(itemsAndVariants(lookups, numbers, mapped.filter((x) => x.m.variantCode).map((x) => x.m.itemNumber)), ([items, variants]) => {
+      for (const { line, m } of mapped) {
+        const item = (items.get(normCode(m.itemNumber)) ?? []).find((i) => normCode(i.number) === normCode(m.itemNumber));
+        if (!item) {
+          out.decided.set(line.index, { kind: 'unmapped', message: `the mapping table maps SKU "${line.sku}" to item ${m.itemNumber}, which D365 does not have` });
+          continue;
+        }
+        if (!m.variantCode) {
+          out.decided.set(line.index, { kind: 'match', item });
+          continue;
+        }
+        const known = variants.get(normCode(m.itemNumber)) ?? [];
+        const variant = known.find((v) => normCode(v.code) === normCode(m.variantCode));
+        out.decided.set(line.index, variant ? { kind: 'match', item, variant }
+          : { kind: 'variantUnknown', itemNumber: item.number, code: m.variantCode, known: known.map((v) => v.code) });
       }
-      if (!m.variantCode) {
-        out.decided.set(line.index, { kind: 'match', item });
-        continue;
-      }
-      const known = variants.get(normCode(m.itemNumber)) ?? [];
-      const variant = known.find((v) => normCode(v.code) === normCode(m.variantCode));
-      out.decided.set(line.index, variant ? { kind: 'match', item, variant }
-        : { kind: 'variantUnknown', itemNumber: item.number, code: m.variantCode, known: known.map((v) => v.code) });
-    }
-    return out;
+      return out;
+    });
   },
 
-  async itemNumber(lines, rules, lookups) {
+  itemNumber(lines, rules, lookups) {
     const out = result();
-    const items = await lookups.itemsByNumber(lines.map((l) => l.key));
-    for (const l of lines) {
-      const r = oneOf((items.get(normCode(l.key)) ?? []).filter((i) => sameCode(i.number, l.key, rules)));
-      if (r) out.decided.set(l.index, r);
-    }
-    return out;
+    return andThen(itemsOf(lookups, lines.map((l) => l.key)), (found) => {
+      for (const l of lines) {
+        const r = oneOf((found.get(normCode(l.key)) ?? []).filter((i) => sameCode(i.number, l.key, rules)));
+        if (r) out.decided.set(l.index, r);
+      }
+      return out;
+    });
   },
 
-  async itemVariant(lines, rules, lookups) {
+  itemVariant(lines, rules, lookups) {
     const out = result();
     // Item numbers may themselves contain the separator ("AB-100-RED"), so every split is a candidate.
     const splits = new Map<number, { prefix: string; code: string }[]>();
@@ -92,23 +108,24 @@ const STRATEGIES: Record<SkuStrategyName, Strategy> = {
     }
     const prefixes = [...splits.values()].flat().map((s) => s.prefix);
     if (!prefixes.length) return out;
-    const [items, variants] = await Promise.all([lookups.itemsByNumber(prefixes), lookups.variantsOfItems(prefixes)]);
-    for (const [index, candidates] of splits) {
-      const matches: Resolution[] = [];
-      for (const { prefix, code } of candidates) {
-        const item = (items.get(normCode(prefix)) ?? []).find((i) => sameCode(i.number, prefix, rules));
-        if (!item) continue;
-        const known = variants.get(normCode(prefix)) ?? [];
-        const variant = known.find((v) => sameCode(v.code, code, rules));
-        if (variant) matches.push({ kind: 'match', item, variant });
-        else out.hints.set(index, { kind: 'variantUnknown', itemNumber: item.number, code, known: known.map((v) => v.code) });
+    return andThen(itemsAndVariants(lookups, prefixes, prefixes), ([items, variants]) => {
+      for (const [index, candidates] of splits) {
+        const matches: Resolution[] = [];
+        for (const { prefix, code } of candidates) {
+          const item = (items.get(normCode(prefix)) ?? []).find((i) => sameCode(i.number, prefix, rules));
+          if (!item) continue;
+          const known = variants.get(normCode(prefix)) ?? [];
+          const variant = known.find((v) => sameCode(v.code, code, rules));
+          if (variant) matches.push({ kind: 'match', item, variant });
+          else out.hints.set(index, { kind: 'variantUnknown', itemNumber: item.number, code, known: known.map((v) => v.code) });
+        }
+        if (matches.length === 1) out.decided.set(index, matches[0]!);
+        else if (matches.length > 1) {
+          out.decided.set(index, { kind: 'ambiguous', candidates: matches.map((m) => (m.kind === 'match' ? `${m.item.number}/${m.variant!.code}` : '')) });
+        }
       }
-      if (matches.length === 1) out.decided.set(index, matches[0]!);
-      else if (matches.length > 1) {
-        out.decided.set(index, { kind: 'ambiguous', candidates: matches.map((m) => (m.kind === 'match' ? `${m.item.number}/${m.variant!.code}` : '')) });
-      }
-    }
-    return out;
+      return out;
+    });
   },
 
   async gtin(lines, _rules, lookups) {
@@ -151,7 +168,7 @@ const CARRIED = ['locationCode', 'discountAmount', 'taxCode', 'unitPrice'] as co
  * each strategy's lookups for the whole order, and reports every problem of every line.
  * `erpLines` is msg.erp.lines as received (its quantities are checked; its other fields kept).
  */
-export async function checkSkus(order: Order, rules: SkuRules, lookups: SkuLookups, erpLines?: unknown): Promise<CheckOutcome> {
+export function checkSkus(order: Order, rules: SkuRules, lookups: SkuLookups, erpLines?: unknown): Maybe<CheckOutcome> {
   const findings: Findings = [];
   const upstream = upstreamLines(erpLines);
   const quantities = order.line_items.map((line, i) => {
@@ -176,22 +193,38 @@ export async function checkSkus(order: Order, rules: SkuRules, lookups: SkuLooku
   const decided = new Map<number, Resolution>();
   const hints = new Map<number, Resolution>();
   const tried: string[] = [];
-  for (const { name } of rules.strategies.filter((s) => s.enabled)) {
-    if (!pending.length) break;
-    tried.push(SKU_STRATEGY_LABELS[name]);
-    let r: StrategyResult;
+  const strategies = rules.strategies.filter((s) => s.enabled);
+  const failed = (e: unknown, name: SkuStrategyName): CheckOutcome => {
+    const text = retryableOrThrow(e, `D365 item lookup (${SKU_STRATEGY_LABELS[name]})`);
+    findings.push({ code: 'SKU_LOOKUP_FAILED', severity: 'error', retryable: true, message: `${text}; the order can be retried later` });
+    return { findings };
+  };
+  // The strategies in order, each on the lines still undecided; synchronous while lookups are cached.
+  const step = (at: number): Maybe<CheckOutcome> => {
+    const s = strategies[at];
+    if (!s || !pending.length) return outcome();
+    tried.push(SKU_STRATEGY_LABELS[s.name]);
+    const apply = (r: StrategyResult) => {
+      for (const [i, res] of r.decided) decided.set(i, res);
+      for (const [i, res] of r.hints) if (!hints.has(i)) hints.set(i, res);
+      pending = pending.filter((l) => !decided.has(l.index));
+      return step(at + 1);
+    };
+    let r: Maybe<StrategyResult>;
     try {
-      r = await STRATEGIES[name](pending, rules, lookups);
+      r = STRATEGIES[s.name](pending, rules, lookups);
     } catch (e) {
-      const text = retryableOrThrow(e, `D365 item lookup (${SKU_STRATEGY_LABELS[name]})`);
-      findings.push({ code: 'SKU_LOOKUP_FAILED', severity: 'error', retryable: true, message: `${text}; the order can be retried later` });
-      return { findings };
+      return failed(e, s.name);
     }
-    for (const [i, res] of r.decided) decided.set(i, res);
-    for (const [i, res] of r.hints) if (!hints.has(i)) hints.set(i, res);
-    pending = pending.filter((l) => !decided.has(l.index));
-  }
+    return isThenable(r) ? r.then(apply, (e: unknown) => failed(e, s.name)) : apply(r);
+  };
+  const outcome = (): CheckOutcome => buildLines(order, rules, findings, quantities, upstream, decided, hints, tried);
+  return step(0);
+}
 
+/** msg.erp.lines and the per-line findings, once every strategy had its turn. */
+function buildLines(order: Order, rules: SkuRules, findings: Findings, quantities: (number | undefined)[], upstream: Map<string, Record<string, unknown>>,
+  decided: Map<number, Resolution>, hints: Map<number, Resolution>, tried: string[]): CheckOutcome {
   const lines: ErpLine[] = [];
   for (const [index, line] of order.line_items.entries()) {
     const path = `line_items[${index}].sku`;

@@ -165,6 +165,10 @@ export class D365Lookups {
     return this.peek('i:number', numbers, normCode) as Map<string, BcItem[]> | undefined;
   }
 
+  cachedVariantsOfItems(itemNumbers: readonly string[]): Map<string, BcItemVariant[]> | undefined {
+    return this.peek('v:item', itemNumbers, normCode) as Map<string, BcItemVariant[]> | undefined;
+  }
+
   cachedCustomersByNumber(numbers: readonly string[]): Map<string, BcCustomer[]> | undefined {
     return this.peek('c:number', numbers, normCode) as Map<string, BcCustomer[]> | undefined;
   }
