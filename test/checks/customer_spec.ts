@@ -25,6 +25,19 @@ function setup(rules: CustomerRulesInput = {}, dryRun = false) {
 const codes = (out: { findings: { code: string }[] }) => out.findings.map((f) => f.code);
 
 describe('customer matching (pure)', () => {
+  it('with the lookups cached it answers synchronously, as the first time: by e-mail, and by country default after a miss', async () => {
+    const { run, bc } = setup({ strategies: ALL(['email', 'countryDefault']), defaultCustomers: [{ country: 'US', customer: 'C10000' }] });
+    for (const o of [order(), order((x) => { x.email = 'nobody@example.com'; x.contact_email = null; x.customer.email = null; })]) {
+      const cold = await run(o);
+      const calls = bc.count();
+      const warm = run(o);
+      (warm instanceof Promise).should.be.false();
+      warm.should.eql(cold);
+      bc.count().should.equal(calls);
+    }
+    codes(await run(order((x) => { x.email = 'nobody@example.com'; x.contact_email = null; x.customer.email = null; }))).should.eql(['CUSTOMER_DEFAULT_USED']);
+  });
+
   it('clean order: matches Bob Norman by e-mail with no findings and fills msg.erp.customer', async () => {
     const { run, bc } = setup();
     const out = await run(order());

@@ -3,12 +3,18 @@ import type { CheckOutcome } from '../node-red/check-node';
 import type { BcCustomer, D365Lookups } from '../d365/lookups';
 import { normEmail, normName, normPhone, normTaxId } from '../d365/lookups';
 import { lookupFailure, retryableOrThrow } from '../d365/lookups-errors';
+import { isThenable } from '../node-red/types';
 import type { CustomerRules, CustomerStrategyName } from './customer-rules';
 
 export const CUSTOMER_CHECK = 'd365-customer-matcher';
 
 export type CustomerLookups = Pick<D365Lookups, 'customersByEmail' | 'customersByPhone' | 'customersByNumber' |
-  'customersByTaxId' | 'customersByName' | 'customersByCustomField' | 'createCustomer'>;
+  'customersByTaxId' | 'customersByName' | 'customersByCustomField' | 'createCustomer'>
+  & Partial<Pick<D365Lookups, 'cachedCustomersByEmail' | 'cachedCustomersByNumber'>>;
+
+/** A value now, or later: a warm cache answers now, and the check then costs no promise. */
+type Maybe<T> = T | Promise<T>;
+const andThen = <T, U>(v: Maybe<T>, f: (t: T) => Maybe<U>): Maybe<U> => (isThenable(v) ? v.then(f) : f(v));
 
 export interface CustomerContext {
   lookups: CustomerLookups;
@@ -29,17 +35,17 @@ interface Attempt {
   missingDefault?: string;
 }
 
-type Strategy = (order: Order, rules: CustomerRules, lookups: CustomerLookups) => Promise<Attempt | undefined>;
+type Strategy = (order: Order, rules: CustomerRules, lookups: CustomerLookups) => Maybe<Attempt | undefined>;
 
 // Very long values are not identifiers worth a D365 query (and would not fit a URL).
 const usable = (s: string | null | undefined): s is string => typeof s === 'string' && s.trim().length > 0 && s.length <= 250;
 
 const STRATEGIES: Record<CustomerStrategyName, Strategy> = {
-  async email(order, _rules, lookups) {
+  email(order, _rules, lookups) {
     const [value, path] = firstOf([[order.email, 'email'], [order.contact_email, 'contact_email'], [order.customer?.email, 'customer.email']]);
     if (!value) return undefined;
-    const found = (await lookups.customersByEmail([value])).get(normEmail(value)) ?? [];
-    return { matchedBy: 'email', subject: `e-mail ${value.trim()}`, path, found };
+    return andThen(lookups.cachedCustomersByEmail?.([value]) ?? lookups.customersByEmail([value]),
+      (byEmail) => ({ matchedBy: 'email', subject: `e-mail ${value.trim()}`, path, found: byEmail.get(normEmail(value)) ?? [] }));
   },
 
   async phone(order, _rules, lookups) {
@@ -71,15 +77,17 @@ const STRATEGIES: Record<CustomerStrategyName, Strategy> = {
     return { matchedBy: 'companyName', subject: `company ${name.trim()}`, path, found };
   },
 
-  async countryDefault(order, rules, lookups) {
+  countryDefault(order, rules, lookups) {
     const [raw, path] = firstOf([[order.shipping_address?.country_code, 'shipping_address.country_code'],
       [order.billing_address?.country_code, 'billing_address.country_code'], [order.customer?.default_address?.country_code, 'customer.default_address.country_code']]);
     const country = raw?.trim().toUpperCase();
     const number = rules.defaultCustomers.find((d) => d.country === country)?.customer;
     if (!number) return undefined;
-    const found = (await lookups.customersByNumber([number])).get(number.toUpperCase()) ?? [];
-    return { matchedBy: 'countryDefault', subject: `default customer ${number} for country ${country}`, path, found,
-      missingDefault: found.length ? undefined : number };
+    return andThen(lookups.cachedCustomersByNumber?.([number]) ?? lookups.customersByNumber([number]), (byNumber) => {
+      const found = byNumber.get(number.toUpperCase()) ?? [];
+      return { matchedBy: 'countryDefault', subject: `default customer ${number} for country ${country}`, path, found,
+        missingDefault: found.length ? undefined : number };
+    });
   },
 };
 
@@ -97,45 +105,60 @@ const isBlocked = (c: BcCustomer) => c.blocked.trim() !== '';
  * fallback to a default customer). When nothing matches, a customer is created from the template
  * if that is switched on, else CUSTOMER_NOT_FOUND.
  */
-export async function checkCustomer(order: Order, rules: CustomerRules, ctx: CustomerContext): Promise<CheckOutcome> {
+export function checkCustomer(order: Order, rules: CustomerRules, ctx: CustomerContext): Maybe<CheckOutcome> {
   const tried: string[] = [];
-  for (const { name } of rules.strategies.filter((s) => s.enabled)) {
-    let attempt: Attempt | undefined;
+  const strategies = rules.strategies.filter((s) => s.enabled);
+  const failed = (e: unknown, name: CustomerStrategyName): CheckOutcome => {
+    const text = retryableOrThrow(e, `D365 customer lookup (${name})`);
+    return { findings: [{ code: 'CUSTOMER_LOOKUP_FAILED', severity: 'error', retryable: true, message: `${text}; the order can be retried later` }] };
+  };
+  // The strategies in order until one finds someone; synchronous while lookups are cached.
+  const step = (at: number): Maybe<CheckOutcome> => {
+    const s = strategies[at];
+    if (!s) {
+      if (rules.createFromTemplate) return createFromTemplate(order, rules, ctx, tried);
+      return { findings: [{ code: 'CUSTOMER_NOT_FOUND', severity: 'error', path: 'email',
+        message: tried.length ? `no D365 customer matches ${tried.join(', or ')}` : 'the order carries nothing the enabled strategies can match (no e-mail, phone, customer id, company or configured country)' }] };
+    }
+    const decideOn = (attempt: Attempt | undefined): Maybe<CheckOutcome> => decide(s.name, attempt, tried) ?? step(at + 1);
+    let attempt: Maybe<Attempt | undefined>;
     try {
-      attempt = await STRATEGIES[name](order, rules, ctx.lookups);
+      attempt = STRATEGIES[s.name](order, rules, ctx.lookups);
     } catch (e) {
-      const text = retryableOrThrow(e, `D365 customer lookup (${name})`);
-      return { findings: [{ code: 'CUSTOMER_LOOKUP_FAILED', severity: 'error', retryable: true, message: `${text}; the order can be retried later` }] };
+      return failed(e, s.name);
     }
-    if (!attempt) continue;
-    if (attempt.missingDefault) {
-      return { findings: [{ code: 'CUSTOMER_NOT_FOUND', severity: 'error', path: attempt.path,
-        message: `${tried.length ? `no customer matched (${tried.join('; ')}), and the ` : 'the '}${attempt.subject} does not exist in D365` }] };
-    }
-    const found = distinct(attempt.found);
-    if (!found.length) {
-      tried.push(attempt.subject);
-      continue;
-    }
-    if (found.length > 1) {
-      return { findings: [{ code: 'CUSTOMER_AMBIGUOUS', severity: 'error', path: attempt.path,
-        message: `${found.length} D365 customers match ${attempt.subject}: ${found.map((c) => c.number).join(', ')}; link the order to one of them` }] };
-    }
-    const customer = found[0]!;
-    const findings: Findings = [];
-    if (isBlocked(customer)) {
-      findings.push({ code: 'CUSTOMER_BLOCKED', severity: 'error', path: attempt.path,
-        message: `D365 customer ${customer.number} (${customer.displayName}), matched by ${attempt.subject}, is blocked ("${customer.blocked.trim()}")` });
-    }
-    if (name === 'countryDefault') {
-      findings.push({ code: 'CUSTOMER_DEFAULT_USED', severity: 'info', path: attempt.path,
-        message: `${tried.length ? `no customer matched (${tried.join('; ')}); ` : ''}used the ${attempt.subject}` });
-    }
-    return { findings, erp: { customer: erpCustomer(customer, attempt.matchedBy) } };
+    return isThenable(attempt) ? attempt.then(decideOn, (e: unknown) => failed(e, s.name)) : decideOn(attempt);
+  };
+  return step(0);
+}
+
+/** What a strategy's attempt decides: the outcome, or undefined to try the next strategy (noted in `tried`). */
+function decide(name: CustomerStrategyName, attempt: Attempt | undefined, tried: string[]): CheckOutcome | undefined {
+  if (!attempt) return undefined;
+  if (attempt.missingDefault) {
+    return { findings: [{ code: 'CUSTOMER_NOT_FOUND', severity: 'error', path: attempt.path,
+      message: `${tried.length ? `no customer matched (${tried.join('; ')}), and the ` : 'the '}${attempt.subject} does not exist in D365` }] };
   }
-  if (rules.createFromTemplate) return createFromTemplate(order, rules, ctx, tried);
-  return { findings: [{ code: 'CUSTOMER_NOT_FOUND', severity: 'error', path: 'email',
-    message: tried.length ? `no D365 customer matches ${tried.join(', or ')}` : 'the order carries nothing the enabled strategies can match (no e-mail, phone, customer id, company or configured country)' }] };
+  const found = distinct(attempt.found);
+  if (!found.length) {
+    tried.push(attempt.subject);
+    return undefined;
+  }
+  if (found.length > 1) {
+    return { findings: [{ code: 'CUSTOMER_AMBIGUOUS', severity: 'error', path: attempt.path,
+      message: `${found.length} D365 customers match ${attempt.subject}: ${found.map((c) => c.number).join(', ')}; link the order to one of them` }] };
+  }
+  const customer = found[0]!;
+  const findings: Findings = [];
+  if (isBlocked(customer)) {
+    findings.push({ code: 'CUSTOMER_BLOCKED', severity: 'error', path: attempt.path,
+      message: `D365 customer ${customer.number} (${customer.displayName}), matched by ${attempt.subject}, is blocked ("${customer.blocked.trim()}")` });
+  }
+  if (name === 'countryDefault') {
+    findings.push({ code: 'CUSTOMER_DEFAULT_USED', severity: 'info', path: attempt.path,
+      message: `${tried.length ? `no customer matched (${tried.join('; ')}); ` : ''}used the ${attempt.subject}` });
+  }
+  return { findings, erp: { customer: erpCustomer(customer, attempt.matchedBy) } };
 }
 
 function erpCustomer(c: BcCustomer, matchedBy: string): NonNullable<Erp['customer']> {

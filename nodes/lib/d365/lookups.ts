@@ -169,6 +169,10 @@ export class D365Lookups {
     return this.peek('v:item', itemNumbers, normCode) as Map<string, BcItemVariant[]> | undefined;
   }
 
+  cachedCustomersByEmail(emails: readonly string[]): Map<string, BcCustomer[]> | undefined {
+    return this.peek('c:email', emails, normEmail) as Map<string, BcCustomer[]> | undefined;
+  }
+
   cachedCustomersByNumber(numbers: readonly string[]): Map<string, BcCustomer[]> | undefined {
     return this.peek('c:number', numbers, normCode) as Map<string, BcCustomer[]> | undefined;
   }
