@@ -243,4 +243,22 @@ describe('faults: hostile input on the webhook endpoint (correctly signed)', fun
     a.status.should.equal(200);
     (await until(async () => (await tally(r, [o.name], [Number(o.id)])).held === 1, 30_000, 500)).should.be.true(`${o.name} was not held`);
   });
+
+  // KNOWN GAP (skipped; un-skip when decided and fixed). An ordered quantity of 0 is refused with 400
+  // by the contract (order.ts LineItem.quantity is positive), so the "zero quantity line" that can be
+  // acknowledged is current_quantity 0 (a line removed by an order edit). With every line at
+  // current_quantity 0 the order passes all checks (they count `quantity`) and the writer creates a
+  // sales order with no item line, only the freight account line (6610): a D365 order for nothing to
+  // ship. Measured: created, lines [Account 6610 × 1]. (The payload keeps Shopify's pre-edit totals.)
+  // Expected: held with a finding that says no line is left to sell.
+  it.skip('holds an order whose every line was removed (current_quantity 0)', async () => {
+    rig = await startRig();
+    const r = rig;
+    r.sims.shopify.setChaos({ dropProbability: 1 });
+    const o = r.sims.shopify.placeOrder(CLEAN);
+    (await postSigned(r, json(patchLine(o, { current_quantity: 0, fulfillable_quantity: 0 })))).status.should.equal(200);
+    await until(async () => (await tally(r, [o.name], [Number(o.id)])).lost === 0, 30_000, 500);
+    (r.sims.bc.order(o.name) === undefined).should.be.true(`${o.name} was created in D365 with nothing to ship`);
+    (await tally(r, [o.name], [Number(o.id)])).held.should.equal(1);
+  });
 });
