@@ -9,7 +9,7 @@ import { StockReader } from './lib/inventory/stock';
 import { journalFromConfig } from './lib/journal/config-node';
 import { wireCheckNode } from './lib/node-red/check-node';
 import { onInput } from './lib/node-red/types';
-import type { InputHandler } from './lib/node-red/types';
+import type { Done, InputHandler, Send } from './lib/node-red/types';
 
 const TYPE = 'd365-inventory-gate';
 /** Topics that give units back; handled here because wireCheckNode would check orders/cancelled as an order. */
@@ -60,17 +60,17 @@ export = function (RED: NodeAPI) {
       },
     });
     const status = wireCheckNode(facade, TYPE, cfg.mode, (order, msg) => gate.check(order, msg));
-    onInput(node, async (msg: NodeMessageInFlow, send) => {
+    // The release handler, registered through onInput (done on every path) but called only for its topics.
+    let release: InputHandler | undefined;
+    onInput({ on: (_event: string, h: InputHandler) => { release = h; } } as unknown as Node, async (msg: NodeMessageInFlow, send) => {
       const topic = String(msg.topic ?? '');
-      if (!RELEASE_TOPICS.has(topic)) {
-        await new Promise<void>((resolve, reject) => check!(msg, send, (err?: Error) => (err ? reject(err) : resolve())));
-        return;
-      }
       const r = await gate.release(topic, msg as unknown as OrderMessage);
       released += r.released;
       show();
       send([msg, null]);
     }, (err) => status.fail(err.message));
+    // Orders go straight to the check runtime's handler (it calls done itself): no extra promise per order.
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => (RELEASE_TOPICS.has(String(msg.topic ?? '')) ? release! : check!)(msg, send, done));
   }
   RED.nodes.registerType(TYPE, D365InventoryGate);
 };
