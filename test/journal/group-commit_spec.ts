@@ -262,6 +262,21 @@ describe('SqliteJournal group commit', function () {
     (await p).status.should.equal('new');
   });
 
+  it('copies the WAL back into the database in a worker thread, without losing or blocking anything', async function () {
+    this.timeout(30_000);
+    const j = open();
+    for (let i = 0; i < 120; i++) await j.recordEvent(event(`wh-${i}`)); // 120 commits: a checkpoint is due
+    const until = Date.now() + 20_000;
+    while (j.checkpoints === 0 && Date.now() < until) {
+      await j.recordEvent(event(`more-${Date.now()}-${Math.random()}`));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    j.checkpoints.should.be.above(0);
+    await j.close();
+    const again = open();
+    (await again.unemittedEvents()).filter((e) => e.dedupeKey.startsWith('wh-')).should.have.length(120);
+  });
+
   it('survives SIGKILL: every batch that resolved is on disk after reopening, and no batch is there in part', async function () {
     this.timeout(60_000);
     await open().close(); // creates the schema before the child starts

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, promises as fsp } from 'fs';
 import path from 'path';
+import { Worker } from 'worker_threads';
 import { z } from 'zod';
 import { Finding, formatZodError } from '../contract';
 import { parseInstant } from './instant';
@@ -88,11 +89,13 @@ export class SqliteJournal implements OrderJournal {
   private closing = false;
   /** The WAL file, or undefined for `:memory:` (nothing to make durable). */
   private readonly wal: string | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
 
   private constructor(private readonly db: Database.Database, readonly file: string, opts: SqliteJournalOptions) {
     this.now = opts.now ?? Date.now;
     // SQLite names the WAL after the database path (resolved now, as SQLite did when opening it).
     this.wal = file === ':memory:' ? undefined : `${path.resolve(file)}-wal`;
+    if (this.wal) this.checkpointer = new Checkpointer(db, path.resolve(file), opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
     this.s = prepare(db);
     this.transaction = db.transaction((fn: () => void) => fn());
     // Called inside the batch's transaction, better-sqlite3 makes this a SAVEPOINT … RELEASE.
@@ -111,7 +114,7 @@ export class SqliteJournal implements OrderJournal {
     }
     try {
       // busy_timeout first: switching to WAL and migrating need the write lock another process may hold.
-      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000))}`);
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
       if (!memory) {
         // WAL: readers never block the writer and vice versa, which several nodes and processes need.
         const mode = db.pragma('journal_mode = WAL', { simple: true });
@@ -127,6 +130,12 @@ export class SqliteJournal implements OrderJournal {
       // each group commit and only then settles its callers — the same durability as FULL, without
       // blocking the event loop for the disk. Checkpoints still sync WAL and database (NORMAL does).
       if (!memory) db.pragma('synchronous = NORMAL');
+      // Checkpoints mostly off the event loop: with the default (1000 pages) a COMMIT copies the WAL
+      // into the database and fsyncs both on the loop every ~4 MB (tens of ms on a busy disk); the
+      // Checkpointer does that copying in a worker thread. Its checkpoints race new commits, so
+      // under steady load the WAL is never fully copied and never restarts; a COMMIT-time checkpoint
+      // every WAL_RESTART_PAGES (~64 MB) copies the few frames left, after which the WAL restarts.
+      if (!memory) db.pragma(`wal_autocheckpoint = ${WAL_RESTART_PAGES}`);
     } catch (e) {
       db.close();
       throw new Error(`order journal: cannot open ${file}: ${(e as Error).message}`);
@@ -254,6 +263,7 @@ export class SqliteJournal implements OrderJournal {
       }
     })().then(() => {
       this.syncs++;
+      this.checkpointer?.maybeRun(this.commits);
       return undefined;
     }, (e: unknown) => new Error(`order journal: could not write ${wal} to disk: ${toError(e).message}`)).then((err) => {
       this.syncing = undefined;
@@ -513,13 +523,109 @@ export class SqliteJournal implements OrderJournal {
     while (this.syncing || this.unsynced.length) {
       await new Promise<void>((resolve) => (this.syncing ?? this.unsynced).push(() => resolve()));
     }
+    await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
+  }
+
+  /** Checkpoints the worker thread completed (see Checkpointer). */
+  get checkpoints(): number {
+    return this.checkpointer?.done ?? 0;
   }
 
   get isOpen(): boolean {
     return this.db.open;
   }
 }
+
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+const WAL_RESTART_PAGES = 16_384;
+
+/** Runs in the checkpoint worker: its own connection to the file, a PASSIVE checkpoint per request. */
+const CHECKPOINT_WORKER = `
+const { parentPort, workerData } = require('worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { fileMustExist: true });
+db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+db.pragma('wal_autocheckpoint = 0');
+parentPort.on('message', (m) => {
+  if (m === 'stop') { db.close(); parentPort.close(); return; }
+  try { db.pragma('wal_checkpoint(PASSIVE)'); parentPort.postMessage({ ok: true }); }
+  catch (e) { parentPort.postMessage({ ok: false, error: String(e && e.message) }); }
+});
+`;
+
+/**
+ * Copies the WAL back into the database off the event loop: a worker thread with its own connection
+ * runs PASSIVE checkpoints (they wait for no reader or writer; SQLite syncs the WAL before and the
+ * database after, as any checkpoint does). One at a time, after at least CHECKPOINT_EVERY commits
+ * or a second with any commit, so the WAL stays a few MB and is reused from its start. Started on
+ * first need (a short-lived journal never starts one; closing the last connection checkpoints
+ * anyway). If the worker cannot run, the connection goes back to SQLite's own auto-checkpoint.
+ */
+class Checkpointer {
+  done = 0;
+  private worker: Worker | undefined;
+  private running = false;
+  private failed = false;
+  private commitsAtLast = 0;
+  private lastAt = Date.now();
+
+  constructor(private readonly db: Database.Database, private readonly file: string, private readonly busyTimeoutMs: number) {}
+
+  maybeRun(commits: number): void {
+    if (this.running || this.failed || commits === this.commitsAtLast) return;
+    if (commits - this.commitsAtLast < CHECKPOINT_EVERY && Date.now() - this.lastAt < 1000) return;
+    this.commitsAtLast = commits;
+    this.lastAt = Date.now();
+    this.running = true;
+    try {
+      this.worker ??= this.start();
+      this.worker.postMessage('checkpoint');
+    } catch {
+      this.fallBack();
+    }
+  }
+
+  private start(): Worker {
+    const w = new Worker(CHECKPOINT_WORKER, {
+      eval: true, workerData: { driver: require.resolve('better-sqlite3'), file: this.file, busyTimeoutMs: this.busyTimeoutMs },
+    });
+    w.unref(); // never keeps a process alive
+    // A failed checkpoint (busy, I/O) is tried again at the next opportunity; the WAL only grows meanwhile.
+    w.on('message', (m: { ok: boolean }) => {
+      this.running = false;
+      if (m.ok) this.done++;
+    });
+    w.on('error', () => this.fallBack());
+    w.on('exit', () => {
+      if (this.worker === w) this.fallBack(); // ended on its own: nothing would answer the next request
+    });
+    return w;
+  }
+
+  private fallBack(): void {
+    this.failed = true;
+    this.running = false;
+    this.worker = undefined;
+    if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+  }
+
+  /** Ends the worker (after the checkpoint it may be running). */
+  async stop(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    this.failed = true;
+    if (!w || w.threadId === -1) return; // never started, or already ended
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage('stop');
+    const timer = setTimeout(() => void w.terminate(), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Commits between checkpoints at most (a commit is one batch of writes). */
+const CHECKPOINT_EVERY = 100;
 
 /** Settles a committed batch's callers, or rejects them all when the WAL could not be synced. */
 type Settle = (syncError?: Error) => void;
