@@ -6,6 +6,7 @@ import {
   GqlOrder, ORDER_DISCOUNTS_QUERY, ORDER_LINES_QUERY, reconcileCursorName, reconcileOnce, RECONCILE_DEFAULTS, RECONCILE_QUERY, toRestOrder,
 } from '../../nodes/lib/shopify/reconcile';
 import type { ReconcileOptions } from '../../nodes/lib/shopify/reconcile';
+import type { TriggerEvent } from '../../nodes/lib/shopify/webhook';
 import { signShopifyBody } from '../../nodes/lib/shopify/hmac';
 import { WebhookIntake } from '../../nodes/lib/shopify/webhook-intake';
 import { noteOwnWriteBack } from '../../nodes/lib/shopify/webhook-own-writes';
@@ -268,6 +269,26 @@ describe('shopify reconcile: runs', () => {
     const r3 = await reconcileOnce(opts({ pageSize: 10 }), '2026-03-10T16:00:00Z');
     r3.should.containEql({ fetched: 5, emitted: 0, skipped: 5, cursor: '2026-03-10T16:25:00.000Z' });
     await reconcileOnce(opts(), 'yesterday').should.be.rejectedWith(/since/);
+  });
+
+  it('continues where a run stopped at maxPages, even when more orders than one run reads share the overlap', async () => {
+    // Nine orders within one minute (well inside the 120 s overlap), three per run.
+    shop.orders = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => gqlOrder(6000 + n, `2026-03-10T16:20:0${n}Z`));
+    const ids: string[] = [];
+    const o = opts({ pageSize: 1, maxPages: 3, ingest: async (e: TriggerEvent) => {
+      const r = await journal.recordEvent(e.record);
+      if (r.status === 'new') ids.push(String((e.msg.payload as { id: unknown }).id));
+      return r;
+    } });
+    (await reconcileOnce(o)).should.containEql({ emitted: 3, more: true, cursor: '2026-03-10T16:20:03.000Z' });
+    // Each continuation starts 1 ms before the cursor: the order at the cursor is read again, as a duplicate.
+    (await reconcileOnce(o)).should.containEql({ emitted: 2, skipped: 1, more: true, cursor: '2026-03-10T16:20:05.000Z' });
+    (await reconcileOnce(o)).should.containEql({ emitted: 2, skipped: 1, more: true });
+    (await reconcileOnce(o)).should.containEql({ emitted: 2, skipped: 1, more: false, cursor: '2026-03-10T16:20:09.000Z' });
+    ids.should.eql(['6001', '6002', '6003', '6004', '6005', '6006', '6007', '6008', '6009']);
+    // Caught up: the next run looks back by the overlap again (and finds nothing new).
+    (await journal.getCursor(`${reconcileCursorName(SHOP)}:continue`) === undefined).should.be.true();
+    (await reconcileOnce(o)).should.containEql({ fetched: 3, emitted: 0, more: true });
   });
 
   it('fails the run on an unexpected API answer without moving the cursor', async () => {

@@ -409,13 +409,22 @@ export async function reconcileOnce(o: ReconcileOptions, since?: string): Promis
   result.ran = true;
   const stored = await o.journal.getCursor(name);
   let cursorMs = instantMs(stored);
+  // A run that stopped at maxPages left more to read: the next one continues at the cursor. Going back
+  // by the overlap instead would re-read the same first pages forever when more orders than one run
+  // reads were updated within the overlap.
+  const continueName = `${name}:continue`;
+  const continuing = since === undefined && cursorMs !== undefined && (await o.journal.getCursor(continueName)) === 'true';
   let fromMs: number;
   if (since !== undefined) {
     const s = instantMs(since);
     if (s === undefined) throw new Error('reconciliation: "since" must be an ISO-8601 timestamp with an offset');
     fromMs = s;
+  } else if (cursorMs !== undefined) {
+    // 1 ms back when continuing: orders updated in the same millisecond as the cursor are read again
+    // (recognised as duplicates), not skipped.
+    fromMs = cursorMs - (continuing ? 1 : o.overlapMs ?? 120_000);
   } else {
-    fromMs = cursorMs !== undefined ? cursorMs - (o.overlapMs ?? 120_000) : now() - o.lookbackMs;
+    fromMs = now() - o.lookbackMs;
   }
   const query = `updated_at:>'${new Date(fromMs).toISOString()}'`;
   let after: string | null = null;
@@ -444,6 +453,10 @@ export async function reconcileOnce(o: ReconcileOptions, since?: string): Promis
     // Nothing found on a first run: start the next one from where this one looked.
     cursorMs = fromMs;
     await o.journal.setCursor(name, new Date(cursorMs).toISOString());
+  }
+  if (since === undefined) {
+    if (result.more) await o.journal.setCursor(continueName, 'true');
+    else if (continuing) await o.journal.deleteCursor(continueName);
   }
   result.cursor = new Date(cursorMs).toISOString();
   return result;
