@@ -147,6 +147,9 @@ describe('faults: hostile input on the webhook endpoint (correctly signed)', fun
     const flow = r.flow.map((n) => (n.type === 'debug' && n.complete === 'error' ? { ...n, console: true } : n));
     await r.nodeRed.deploy([...flow, ...probe.nodes]);
     const pid = nodeRedPidOf(r);
+    // The probe sees the runtime's Object.prototype: a deliberate, momentary pollution shows in its report.
+    const selfTest = await runPollutionProbe(r, probe.injectId, PROBE, true);
+    selfTest.objectExtra.should.deepEqual(['__faultProbeSelfTest']);
 
     // Real simulator orders, not delivered by the simulator: the test delivers (hostile versions of) them.
     shop.setChaos({ dropProbability: 1 });

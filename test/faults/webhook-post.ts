@@ -68,12 +68,15 @@ export function pollutionProbe(tab: string, marker: string): { nodes: FlowNode[]
 const O = Object.getPrototypeOf(msg);
 const A = Object.getPrototypeOf(msg.payload);
 const std = new Set(${JSON.stringify(OBJECT_PROTO_NAMES)});
+// Self-test: pollute on purpose for the duration of this report, to show the probe sees the runtime's prototype.
+if (msg.selfTest === true) O.__faultProbeSelfTest = 'set';
 const report = {
   isRootPrototype: Object.getPrototypeOf(O) === null && Array.isArray(msg.payload),
   objectExtra: Object.getOwnPropertyNames(O).filter((n) => !std.has(n)),
   arrayNames: Object.getOwnPropertyNames(A).filter((n) => !Object.getOwnPropertyNames(Array.prototype).includes(n)),
   inherited: [msg.polluted, msg.payload.polluted, ({}).polluted, [].polluted].map((v) => v === undefined ? 'undefined' : String(v)),
 };
+if (msg.selfTest === true) delete O.__faultProbeSelfTest;
 node.warn(${JSON.stringify(marker)} + ' ' + JSON.stringify(report));
 return null;`;
   return {
@@ -95,10 +98,16 @@ export interface ProbeReport {
   inherited: string[];
 }
 
-/** Fires the probe and returns its report from the log. */
-export async function runPollutionProbe(rig: Rig, injectId: string, marker: string): Promise<ProbeReport> {
+/**
+ * Fires the probe and returns its report from the log. `selfTest` makes the probe pollute
+ * Object.prototype with `__faultProbeSelfTest` while it looks (and remove it after), so a test can
+ * show the probe would see real pollution. The inject node's properties are overridden per request.
+ */
+export async function runPollutionProbe(rig: Rig, injectId: string, marker: string, selfTest = false): Promise<ProbeReport> {
   const mark = rig.nodeRed.lineCount();
-  await rig.nodeRed.post(`/inject/${injectId}`);
+  await rig.nodeRed.post(`/inject/${injectId}`, {
+    __user_inject_props__: [{ p: 'payload', v: '[]', vt: 'json' }, { p: 'selfTest', v: String(selfTest), vt: 'bool' }],
+  });
   const end = Date.now() + 10_000;
   for (;;) {
     for (const l of rig.nodeRed.output(mark)) {
