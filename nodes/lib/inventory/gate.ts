@@ -60,18 +60,23 @@ export class InventoryGate {
       await releaseOrder(this.d.journal, key);
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: 'the order is cancelled; its reservation (if any) was released' }] };
     }
-    // Both reads in one go: with a group-committing journal they share a turn instead of queueing twice.
-    const [rec, ownRows] = await Promise.all([this.d.journal.getOrder(shop, String(order.id)), this.d.journal.reservationsOf(key)]);
+    const built = demandLines(order, msg.erp);
+    // The reads in one go (with a group-committing journal they share one turn): the order's state, its
+    // own reservation, and other orders' reservations where the strategy looks first (usually all it needs).
+    const likely = 'lines' in built ? this.likelyPlaces(built.lines) : [];
+    const [rec, ownRows, ...totals] = await Promise.all([this.d.journal.getOrder(shop, String(order.id)), this.d.journal.reservationsOf(key),
+      ...likely.map((p) => this.d.journal.reservedQuantity(p.item, p.location))]);
     if (rec && NOT_RESERVABLE.has(rec.state)) {
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: `the order is ${rec.state} in the journal: ${rec.state === 'cancelled' ? 'nothing to promise' : 'its units count as D365 sales-order demand'}, so nothing was reserved` }] };
     }
-    const built = demandLines(order, msg.erp);
     if ('notChecked' in built) return notChecked(built.notChecked);
     if (built.findings.length) return { findings: built.findings };
     const { lines } = built;
 
     const numbers = new Set(lines.map((l) => l.item.split(':')[0]!));
     let own = placeMap(ownRows);
+    // Read just now; any later decision (after a D365 re-read or a lost race) reads them again.
+    let reserved: Map<string, number> | undefined = new Map(likely.map((p, i) => [placeKey(p.item, p.location), totals[i] as number]));
     let fresh: string[] = [];
     for (let attempt = 1; ; attempt++) {
       let stock: Map<string, ItemStock>;
@@ -81,7 +86,8 @@ export class InventoryGate {
       } catch (e) {
         return { findings: [d365Unavailable(e, 'D365 stock lookup')] };
       }
-      const alloc = await this.allocate(lines, stock, own);
+      const alloc = await this.allocate(lines, stock, own, reserved);
+      reserved = undefined;
       // Figures close to zero (or short) from the cache are re-read once before promising or refusing.
       const stale = [...alloc.tight].map((i) => i.split(':')[0]!).filter((n) => (stock.get(n)?.fetch ?? 0) <= before);
       if (stale.length && !fresh.length) {
@@ -124,12 +130,12 @@ export class InventoryGate {
    * looks at: allocate() is pure, so it runs again with the figures it asked for until it asks for
    * none it lacks (split and first stop at the first location that fits: usually one read per item).
    */
-  private async allocate(lines: DemandLine[], stock: Map<string, ItemStock>, own: ReadonlyMap<string, number>): Promise<Allocation> {
+  private async allocate(lines: DemandLine[], stock: Map<string, ItemStock>, own: ReadonlyMap<string, number>,
+    reserved = new Map<string, number>()): Promise<Allocation> {
     const { rules, journal } = this.d;
     const figures = (item: string) => stock.get(item.split(':')[0]!)?.byKey.get(item);
     const unstocked = new Set(lines.filter((l) => !figures(l.item)?.size).map((l) => l.item));
     const stockedLocations = [...new Set(lines.flatMap((l) => [...(figures(l.item)?.keys() ?? [])]))];
-    const reserved = new Map<string, number>();
     for (;;) {
       const missing = new Map<string, { item: string; location: string }>();
       const alloc = allocate({
@@ -149,6 +155,12 @@ export class InventoryGate {
       const got = await Promise.all([...missing.values()].map((p) => journal.reservedQuantity(p.item, p.location)));
       [...missing.keys()].forEach((k, i) => reserved.set(k, got[i]!));
     }
+  }
+
+  /** Where split and first look first: each item at the table's first location (mapped depends on the line, and no table on D365's stock). */
+  private likelyPlaces(lines: readonly DemandLine[]): { item: string; location: string }[] {
+    const first = this.d.rules.strategy === 'mapped' ? undefined : this.d.rules.locations[0]?.d365Location;
+    return first === undefined ? [] : [...new Set(lines.map((l) => l.item))].map((item) => ({ item, location: first }));
   }
 
   /**
