@@ -214,6 +214,18 @@ describe('SqliteJournal group commit', function () {
     j.syncs.should.equal(1);
   });
 
+  it('syncs nothing for a batch that changed no row (duplicates, no-op updates)', async () => {
+    const j = open();
+    await j.recordEvent(event('wh-1'));
+    const syncs = j.syncs;
+    const commits = j.commits;
+    (await Promise.all([j.recordEvent(event('wh-1')), j.settleEvent(SHOP, 'nope'), j.pruneEvents(0)])).should.eql([{ status: 'duplicate' }, false, 0]);
+    j.commits.should.equal(commits + 1);
+    j.syncs.should.equal(syncs);
+    (await j.recordEvent(event('wh-2'))).status.should.equal('new');
+    j.syncs.should.equal(syncs + 1);
+  });
+
   it('makes the commits made during one sync durable together with the next sync', async () => {
     const j = open();
     const held = holdWalSyncs();

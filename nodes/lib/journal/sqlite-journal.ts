@@ -211,10 +211,13 @@ export class SqliteJournal implements OrderJournal {
       }
     };
     const writes = batch.some((op) => op.writes);
+    let changed = false;
     try {
       if (writes) {
+        const before = this.totalChanges();
         this.transaction.immediate(runAll);
         this.commits++;
+        changed = this.totalChanges() !== before;
       } else {
         runAll();
       }
@@ -230,15 +233,21 @@ export class SqliteJournal implements OrderJournal {
       else op.reject(o.error);
     });
     if (!this.wal) settle();
-    // A batch that only read waits for the commits it may have seen: the sync in progress covers
-    // them unless more were made since it started.
-    else if (!writes && !this.unsynced.length) {
+    // A batch that changed no row (only reads, duplicates, no-op updates) wrote nothing to the WAL,
+    // but waits for the commits it may have seen: the sync in progress covers them unless more were
+    // made since it started.
+    else if (!changed && !this.unsynced.length) {
       if (this.syncing) this.syncing.push(settle);
       else settle();
     } else {
       this.unsynced.push(settle);
       if (!this.syncing) this.syncWal();
     }
+  }
+
+  /** Rows changed by this connection since it opened (rows changed inside a rolled-back savepoint count too). */
+  private totalChanges(): number {
+    return (this.s.totalChanges.get() as { n: number }).n;
   }
 
   /**
@@ -656,6 +665,7 @@ function limitArg(limit: number | undefined): number {
 function prepare(db: Database.Database) {
   const p = (sql: string) => db.prepare(sql);
   return {
+    totalChanges: p('SELECT total_changes() AS n'),
     eventByKey: p('SELECT seq FROM events WHERE shop = ? AND dedupe_key = ?'),
     newerOrderEvent: p(`SELECT resource_updated_at FROM events
       WHERE shop = ? AND resource_id = ? AND resource_updated_ms > ? AND substr(topic, 1, ${ORDER_TOPIC_PREFIX.length}) = '${ORDER_TOPIC_PREFIX}'
