@@ -33,6 +33,15 @@ describe('StatusCounter', () => {
     shown.slice(-1)[0]!.text!.should.equal('103 passed · 1 flagged');
   });
 
+  it('without an interval (other nodes) every change is shown at once', () => {
+    const { node, shown } = fakeNode();
+    const s = new StatusCounter(node, ['received', 'duplicate'], []);
+    s.add('received');
+    s.add('duplicate');
+    s.add('duplicate');
+    shown.map((x) => x.text).should.eql(['ready', '1 received', '1 received · 1 duplicate', '1 received · 2 duplicate']);
+  });
+
   it('a failure shows at once and the next success clears it at once', () => {
     const { node, shown } = fakeNode();
     const s = new StatusCounter(node, ['passed'], [], 10_000);

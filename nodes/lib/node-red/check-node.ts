@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Erp, FindingInput, ORDER_TOPICS, appendFindings, formatZodError, hasBlocking, safeParseOrder } from '../contract';
 import type { Order } from '../contract';
 import type { Finding, OrderMessage, ShopifyTopic } from '../contract';
-import { StatusCounter } from './status';
+import { STATUS_INTERVAL_MS, StatusCounter } from './status';
 import { isThenable, onInput } from './types';
 
 export const CheckMode = z.enum(['annotate', 'divert']);
@@ -40,7 +40,7 @@ export function parseConfigOrFail<S extends z.ZodType>(node: Node, type: string,
  * Messages that are not orders (refunds, shipments) pass through output 1 untouched.
  */
 export function wireCheckNode(node: Node, check: string, mode: CheckMode, run: CheckFn): StatusCounter {
-  const status = new StatusCounter(node, ['passed', 'flagged', 'skipped'], ['flagged']);
+  const status = new StatusCounter(node, ['passed', 'flagged', 'skipped'], ['flagged'], STATUS_INTERVAL_MS);
   onInput(node, (raw: NodeMessageInFlow, send) => {
     const msg = raw as unknown as OrderMessage;
     if (!ORDER_TOPICS.includes(msg.topic as ShopifyTopic) && msg.topic !== undefined && msg.topic !== '') {

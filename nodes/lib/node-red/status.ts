@@ -1,6 +1,6 @@
 import type { Node, NodeStatus } from 'node-red';
 
-/** Count-only changes are shown at most this often: node.status() is not free (editor comms, Status nodes). */
+/** How often the check nodes show count-only changes: node.status() is not free (editor comms, Status nodes). */
 export const STATUS_INTERVAL_MS = 250;
 
 /**
@@ -8,9 +8,10 @@ export const STATUS_INTERVAL_MS = 250;
  * something was flagged/held, red after an unexpected failure (cleared by the next success).
  * Text stays short (<= ~20 chars per Node-RED's guidance) and never carries message content.
  *
- * A change of colour (ready → passing, passing → flagged, a failure, its recovery) is shown at once;
- * changes of the counts alone are shown at most every STATUS_INTERVAL_MS, the last one always: a
- * node passing thousands of messages a second would otherwise spend much of its time on status.
+ * With an interval (the check nodes use STATUS_INTERVAL_MS), a change of colour (ready → passing,
+ * passing → flagged, a failure, its recovery) is shown at once and changes of the counts alone at
+ * most once per interval, the last one always: a node passing thousands of messages a second would
+ * otherwise spend much of its time on status. Without one (the default), every change is shown.
  */
 export class StatusCounter {
   private counts = new Map<string, number>();
@@ -20,8 +21,8 @@ export class StatusCounter {
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly node: Node, private readonly order: readonly string[], private readonly warnKeys: readonly string[] = [],
-    private readonly intervalMs = STATUS_INTERVAL_MS) {
-    node.on('close', () => this.cancel());
+    private readonly intervalMs = 0) {
+    if (intervalMs > 0) node.on('close', () => this.cancel());
     this.show();
   }
 
