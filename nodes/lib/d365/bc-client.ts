@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { formatZodError } from '../contract';
 import { backoffDelay, parseRetryAfter, sleep } from '../http/backoff';
 import { clip, redact } from '../http/redact';
-import { Semaphore } from '../http/semaphore';
 import { RequestStats, createHttp, describeTransportError, newStats } from '../http/transport';
+import { WindowLimiter } from '../http/window-limiter';
 import type { BatchOperation, BatchResult, BcApi, BcRequestOptions, ODataQuery } from './bc-api';
 import { BcApiError, parseODataError } from './errors';
 import type { AccessTokenSource } from './token-provider';
@@ -22,6 +22,12 @@ export const BcClientOptions = z.object({
   baseUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** BC processes 5 requests per user at once and queues the rest; more in flight only fills its queue. */
   maxConcurrency: z.number().int().min(1).max(50).default(5),
+  /**
+   * BC online allows 6,000 requests per user in any 5-minute sliding window and answers 429 beyond it; the
+   * client paces itself to this budget instead. Lower it when several clients share one app registration.
+   */
+  requestsPerWindow: z.number().int().min(1).default(6000),
+  windowMs: z.number().positive().default(300_000),
   maxRetries: z.number().int().min(0).max(20).default(4),
   timeoutMs: z.number().int().positive().default(60_000),
   backoffBaseMs: z.number().int().min(0).default(1000),
@@ -65,14 +71,18 @@ interface Sent {
 
 /**
  * Business Central API v2.0 client: bearer token from an AccessTokenSource (a 401 refreshes it once),
- * at most `maxConcurrency` requests in flight, retries with Retry-After or exponential back-off, OData
- * errors as BcApiError, nextLink paging, If-Match on updates, JSON $batch split into chunks of 100.
+ * paced to BC's sliding request window with at most `maxConcurrency` requests in flight, retries with
+ * Retry-After (held by every request once BC refuses a full round) or exponential back-off, OData errors
+ * as BcApiError, nextLink paging, If-Match on updates, JSON $batch split into chunks of 100.
  */
 export class BcClient implements BcApi {
   readonly config: BcClientConfig;
   readonly stats: RequestStats = newStats();
   private readonly http: AxiosInstance;
-  private readonly slots: Semaphore;
+  /** Window pacing and in-flight bound in one, so Retry-After can hold back every request at once. */
+  readonly limiter: WindowLimiter;
+  /** 429/503 answers since the last other answer. */
+  private refusedInARow = 0;
   private readonly apiBase: string;
 
   constructor(options: BcClientInput, private readonly tokens: AccessTokenSource) {
@@ -81,13 +91,13 @@ export class BcClient implements BcApi {
     this.config = parsed.data;
     const base = (this.config.baseUrl ?? BC_BASE_URL).replace(/\/+$/, '');
     this.apiBase = `${base}/v2.0/${encodeURIComponent(this.config.tenant)}/${encodeURIComponent(this.config.environment)}/api/`;
-    this.slots = new Semaphore(this.config.maxConcurrency);
+    this.limiter = new WindowLimiter({ requestsPerWindow: this.config.requestsPerWindow, windowMs: this.config.windowMs, maxInFlight: this.config.maxConcurrency });
     this.http = createHttp(this.config.timeoutMs);
   }
 
   /** Highest number of requests this client ever had in flight at once. */
   get peakInFlight(): number {
-    return this.slots.peakInFlight;
+    return this.limiter.peakInFlight;
   }
 
   /** `…/api/v2.0/` or `…/api/{publisher}/{group}/{version}/`: the root that `$batch` and `companies(…)` hang off. */
@@ -201,8 +211,12 @@ export class BcClient implements BcApi {
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) this.stats.retries++;
       const token = await this.tokens.getToken();
-      const outcome = await this.slots.run(() => this.attempt(method, url, o, token));
-      if ('data' in outcome) return outcome;
+      const outcome = await this.limiter.run(() => this.attempt(method, url, o, token));
+      if ('data' in outcome) {
+        this.refusedInARow = 0;
+        return outcome;
+      }
+      this.refusedInARow = outcome.throttled ? this.refusedInARow + 1 : 0;
       last = outcome.error;
       if (outcome.error.status === 401 && !refreshedAfter401) {
         // The token may have been revoked or expired early: one fresh token, then 401 is final.
@@ -212,12 +226,17 @@ export class BcClient implements BcApi {
         continue;
       }
       if (!outcome.retry || attempt >= this.config.maxRetries) throw last;
-      await sleep(Math.min(this.config.maxBackoffMs, outcome.retryAfterMs ?? backoffDelay(attempt, this.config.backoffBaseMs, this.config.maxBackoffMs)));
+      const wait = Math.min(this.config.maxBackoffMs, outcome.retryAfterMs ?? backoffDelay(attempt, this.config.backoffBaseMs, this.config.maxBackoffMs));
+      // BC's limits refuse every request once reached: when as many requests in a row as we keep in flight
+      // were refused, this user is over them, and every request waits (else each queued one earns its own
+      // 429). Fewer are blips, waited out by their own requests, so stray 429s do not stall the connection.
+      if (outcome.throttled && this.refusedInARow >= this.config.maxConcurrency) this.limiter.pause(wait);
+      else await sleep(wait);
     }
   }
 
   private async attempt(method: string, url: string, o: { path: string; body?: unknown; safe: boolean; headers?: Record<string, string> }, token: string):
-    Promise<Sent | { error: BcApiError; retry: boolean; retryAfterMs?: number }> {
+    Promise<Sent | { error: BcApiError; retry: boolean; throttled?: boolean; retryAfterMs?: number }> {
     this.stats.calls++;
     const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${token}`, ...o.headers };
     if (o.body !== undefined) headers['Content-Type'] = 'application/json';
@@ -244,7 +263,7 @@ export class BcClient implements BcApi {
     const throttled = res.status === 429 || res.status === 503;
     if (throttled) this.stats.throttled++;
     const retry = throttled || (error.retryable && o.safe);
-    return { error, retry, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
+    return { error, retry, throttled, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
   }
 }
 

@@ -19,6 +19,9 @@ export const D365ConnectionConfig = z.object({
   baseUrl: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, error: 'base URL must be an http(s) URL' }).optional()),
   tokenUrl: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, error: 'token URL must be an http(s) URL' }).optional()),
   maxConcurrency: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(20).default(5)),
+  /** The request budget the client paces itself to: BC online allows 6,000 per user in any 5 minutes. */
+  requestsPerWindow: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(1_000_000).default(6000)),
+  windowS: z.preprocess(blankToUndefined, z.coerce.number().positive().max(3600).default(300)),
   dryRun: bool.default(false),
 });
 export type D365ConnectionConfig = z.infer<typeof D365ConnectionConfig>;
@@ -82,6 +85,8 @@ export class D365ConnectionRuntime implements D365Connection {
         companyId: c.companyId,
         baseUrl: c.baseUrl,
         maxConcurrency: c.maxConcurrency,
+        requestsPerWindow: c.requestsPerWindow,
+        windowMs: c.windowS * 1000,
       }, tokens);
     }
     return this.client;
