@@ -334,20 +334,36 @@ describe('writer: lifecycle', () => {
 
   it('orders/updated applies address and note changes, and flags line changes as UPDATE_CONFLICT', async () => {
     const { writer, so } = await created();
-    const o = order1001();
-    o.shipping_address.address1 = 'Elm Street 1';
-    o.note = 'Ring twice';
+    // Shopify moves updated_at with every change of the order.
+    let minute = 10;
+    const edited = (change: (o: any) => void) => { const o = order1001(); change(o); o.updated_at = `2026-03-10T12:${minute++}:00-05:00`; return o; };
+    const o = edited((x) => { x.shipping_address.address1 = 'Elm Street 1'; x.note = 'Ring twice'; });
     const r = await writer.handle(msg('orders/updated', o));
     r.should.containEql({ ok: true, action: 'updated' });
     so.shipToAddressLine1.should.equal('Elm Street 1');
     so.salesOrderLines.filter((l: any) => l.lineType === 'Comment').map((l: any) => l.description).should.eql(['Note: Ring twice']);
     o.note = 'Ring three times';
+    o.updated_at = `2026-03-10T12:${minute++}:00-05:00`;
     await writer.handle(msg('orders/updated', o));
     so.salesOrderLines.filter((l: any) => l.lineType === 'Comment').map((l: any) => l.description).should.eql(['Note: Ring three times']);
     (await writer.handle(msg('orders/updated', o))).action.should.equal('unchanged');
+    o.updated_at = `2026-03-10T12:${minute++}:00-05:00`;
     o.line_items[0].current_quantity = 5;
     const c = await writer.handle(msg('orders/updated', o));
     c.ok.should.be.false();
     c.findings.should.containDeep([{ code: 'UPDATE_CONFLICT' }]);
+  });
+
+  it('orders/updated older than the version D365 reflects (overtaken on the way) changes nothing', async () => {
+    const { writer, so } = await created();
+    const newer = order1001();
+    newer.shipping_address.address1 = 'Latest Street 2';
+    newer.updated_at = '2026-03-10T12:30:00-05:00';
+    const older = order1001();
+    older.shipping_address.address1 = 'First Street 1';
+    older.updated_at = '2026-03-10T12:20:00-05:00';
+    (await writer.handle(msg('orders/updated', newer))).action.should.equal('updated');
+    (await writer.handle(msg('orders/updated', older))).should.containEql({ ok: true, action: 'unchanged' });
+    so.shipToAddressLine1.should.equal('Latest Street 2');
   });
 });

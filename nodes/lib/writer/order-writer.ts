@@ -6,7 +6,7 @@ import type { BcApi } from '../d365/bc-api';
 import type { OrderJournal, OrderRecord, OrderState } from '../journal/journal';
 import { releaseOrder } from '../inventory/gate';
 import type { ShopifyAdminApi } from '../shopify/admin-api';
-import { normaliseInstant } from '../shopify/webhook';
+import { instantMs, normaliseInstant } from '../shopify/webhook';
 import { noteOwnWriteBack } from '../shopify/webhook-own-writes';
 import { classifyBcError, isNotFound } from './bc-errors';
 import { buildSalesOrder } from './build-sales-order';
@@ -182,7 +182,7 @@ export class OrderWriter {
     const salesOrder = { id: so.id, number: so.number };
     await this.d.journal.transitionOrder(shop, orderId, [...PRE_CREATE, 'created'], 'created', {
       orderName: order.name,
-      documents: { ...((await this.d.journal.getOrder(shop, orderId))?.documents ?? {}), ...documents, salesOrderId: so.id, salesOrder: so.number },
+      documents: { ...((await this.d.journal.getOrder(shop, orderId))?.documents ?? {}), ...documents, salesOrderId: so.id, salesOrder: so.number, ...versionDoc(order) },
       event: action === 'created' ? 'd365-created' : 'd365-found', detail: so.number,
     });
     // Once the order is D365 demand, holding its reservation too would count the units twice.
@@ -412,6 +412,13 @@ export class OrderWriter {
       if (msg.routing) return this.create(shop, msg);
       return fail([{ code: 'UPDATE_BEFORE_CREATE', severity: 'error', message: `orders/updated for ${order.name}, which is not in D365 yet and did not come through the exception router: route orders/updated through the checks so the order can be created` }]);
     }
+    // Shopify does not deliver in order and the checks do not keep it: a version older than the one D365
+    // already reflects (its update overtook this one on the way here) must not undo the newer change.
+    const applied = instantMs(rec.documents.version);
+    const incoming = instantMs(order.updated_at);
+    if (applied !== undefined && incoming !== undefined && incoming <= applied) {
+      return { ok: true, action: 'unchanged', findings: [], changes: [], salesOrder: { id: rec.documents.salesOrderId, number: rec.documents.salesOrder ?? '' } };
+    }
     const so = await this.openOrder(rec);
     if (!so) {
       return fail([{ code: 'UPDATE_CONFLICT', severity: 'error', message: `the order changed in Shopify but sales order ${rec.documents.salesOrder} is no longer open in D365` }]);
@@ -444,8 +451,15 @@ export class OrderWriter {
       for (const r of request.filter((x) => x.method === 'POST')) await withRetry(this.retry, () => this.d.bc.post(r.path, r.body));
       changes.push('note');
     }
-    if (changes.length) await this.d.journal.appendHistory(shop, orderId, 'd365-updated', changes.join('; '));
-    if (blocking) return { ok: false, action: 'rejected', findings: plan.findings, changes };
+    if (blocking) {
+      if (changes.length) await this.d.journal.appendHistory(shop, orderId, 'd365-updated', changes.join('; '));
+      return { ok: false, action: 'rejected', findings: plan.findings, changes };
+    }
+    // D365 reflects this version now (applied, or nothing to apply): older ones arriving later are skipped.
+    const version = versionDoc(order);
+    if (changes.length || version.version) {
+      await this.persist(shop, orderId, rec, version, changes.length ? 'd365-updated' : 'd365-up-to-date', changes.join('; ') || `version ${version.version}`);
+    }
     return { ok: true, action: changes.length ? 'updated' : 'unchanged', findings: plan.findings, changes, salesOrder: { id: so.id, number: so.number } };
   }
 
@@ -487,4 +501,10 @@ function parseOrder(payload: unknown): Order {
 function parseJson<T>(text: string | undefined): T | undefined {
   if (!text) return undefined;
   try { return JSON.parse(text) as T; } catch { return undefined; }
+}
+
+/** `documents.version`: the Shopify `updated_at` of the order version the D365 sales order reflects. */
+function versionDoc(order: Order): Record<string, string> {
+  const v = normaliseInstant(order.updated_at);
+  return v ? { version: v } : {};
 }
