@@ -214,6 +214,26 @@ describe('SqliteJournal group commit', function () {
     j.syncs.should.equal(1);
   });
 
+  it('fails one bad read alone when reads queue behind a commit that is not on disk yet', async () => {
+    const j = open();
+    const hold = { shop: SHOP, orderId: '1', route: 'manual', reason: 'r', findings: [], msg: {}, heldBy: 'router', heldAt: 1 };
+    await j.putHold({ ...hold, id: 'good' });
+    await j.putHold({ ...hold, id: 'bad' });
+    const raw = new Database(file);
+    raw.prepare("UPDATE holds SET msg = '{not json' WHERE id = 'bad'").run();
+    raw.close();
+    const held = holdWalSyncs();
+    const recorded = j.recordEvent(event('wh-1'));
+    await tick();
+    const reads = settled<unknown>([j.getHold('bad'), j.getHold('good')]);
+    await tick();
+    held[0].release();
+    await recorded;
+    const [bad, good] = await reads;
+    bad.ok.should.be.false();
+    (good.ok && (good.value as { id: string }).id).should.equal('good');
+  });
+
   it('syncs nothing for a batch that changed no row (duplicates, no-op updates)', async () => {
     const j = open();
     await j.recordEvent(event('wh-1'));

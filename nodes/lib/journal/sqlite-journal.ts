@@ -177,7 +177,7 @@ export class SqliteJournal implements OrderJournal {
 
   /**
    * Commits everything queued since the last flush. Operations run in call order inside ONE
-   * IMMEDIATE transaction (one fsync for all), each write in its own savepoint, so an operation that
+   * IMMEDIATE transaction (one WAL sync for all, see syncWal), each write in its own savepoint, so an operation that
    * throws is rolled back alone and rejects only its caller, while later ones see earlier ones'
    * writes (dedupe and stale rules hold inside a batch as across batches). Promises settle only
    * after COMMIT and the WAL sync that follows it: "every method that returns has committed" still
@@ -196,6 +196,7 @@ export class SqliteJournal implements OrderJournal {
       return;
     }
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: Error })[] = [];
+    const writes = batch.some((op) => op.writes);
     // A lone operation needs no savepoint: if it throws, the whole transaction rolls back with it.
     const isolate = batch.length > 1;
     const runAll = () => {
@@ -205,12 +206,11 @@ export class SqliteJournal implements OrderJournal {
         } catch (e) {
           // SQLite ends the whole transaction on some errors (SQLITE_FULL, IOERR, BUSY): then no
           // operation of the batch has committed, and all must fail.
-          if (!isolate || !this.db.inTransaction) throw e;
+          if (!isolate || (writes && !this.db.inTransaction)) throw e;
           outcomes.push({ ok: false, error: toError(e) });
         }
       }
     };
-    const writes = batch.some((op) => op.writes);
     let changed = false;
     try {
       if (writes) {
