@@ -5,7 +5,7 @@ import { ORDER_TOPICS, formatZodError, hasBlocking, safeParseOrder } from './lib
 import type { Finding, OrderMessage, ShopifyTopic } from './lib/contract';
 import type { HoldRecord, OrderJournal } from './lib/journal/journal';
 import { registerHoldsAdmin } from './lib/node-red/holds-admin';
-import { StatusCounter } from './lib/node-red/status';
+import { STATUS_INTERVAL_MS, StatusCounter } from './lib/node-red/status';
 import { onInput } from './lib/node-red/types';
 import { HoldRegistry, releaseHold } from './lib/router/holds';
 import { custodyOf, holdIdFor, settleCustody } from './lib/journal/custody';
@@ -30,7 +30,8 @@ export = function (RED: NodeAPI) {
   function OrderExceptionRouter(this: Node, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new StatusCounter(node, ['clean', 'routed', 'held', 'retrying', 'released'], ['held', 'retrying']);
+    // Throttled: on the hot path a status update per clean order costs more than the routing itself.
+    const status = new StatusCounter(node, ['clean', 'routed', 'held', 'retrying', 'released'], ['held', 'retrying'], STATUS_INTERVAL_MS);
     const parsed = Config.safeParse(def);
     if (!parsed.success) {
       status.fail('invalid config');
