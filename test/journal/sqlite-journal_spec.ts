@@ -8,7 +8,9 @@ import path from 'path';
 import type { Finding } from '../../nodes/lib/contract';
 import type { RecordEventInput } from '../../nodes/lib/journal/journal';
 import { parseInstant } from '../../nodes/lib/journal/instant';
+import { HANDED_OVER_KEEP_MS } from '../../nodes/lib/journal/journal';
 import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../nodes/lib/journal/sqlite-migrations';
 
 const SHOP = 'acme.myshopify.com';
 const DAY = 24 * 3600 * 1000;
@@ -58,11 +60,25 @@ describe('SqliteJournal', function () {
       const db = new Database(file, { readonly: true });
       try {
         String(db.pragma('journal_mode', { simple: true })).should.equal('wal');
-        (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v.should.equal(1);
+        (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v.should.equal(SCHEMA_VERSION);
       } finally { db.close(); }
       // synchronous is per connection: check the journal's own. NORMAL: COMMIT does not fsync; the
       // journal fdatasyncs the WAL itself before settling (group-commit_spec tests that part).
       ((opened[0] as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true }) as number).should.equal(1);
+    });
+
+    it('upgrades a version-1 file in place: its reservations keep counting', async () => {
+      const file = path.join(dir, 'v1.sqlite');
+      const db = new Database(file);
+      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+      db.exec(MIGRATIONS[0]!.sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)').run();
+      db.prepare("INSERT INTO reservations (order_key, item, location, quantity) VALUES ('o1', 'A', 'MAIN', 2)").run();
+      db.close();
+      const j = open(file);
+      (await j.reservedQuantity('A', 'MAIN')).should.equal(2);
+      (await j.handOver('o1')).should.equal(2);
+      (await j.reservationsOf('o1')).should.eql([]);
     });
 
     it('refuses a file written by a newer schema, with a clear error', async () => {
@@ -265,6 +281,31 @@ describe('SqliteJournal', function () {
       (await j.reserve('o3', [line('A', 1, 1)])).shortfalls.should.eql([{ item: 'A', location: 'MAIN', requested: 1, available: 0 }]);
       // Locations are separate pools.
       (await j.reserve('o2', [line('A', 5, 5, 'EAST')])).ok.should.be.true();
+    });
+
+    it('keeps a handed-over reservation counting for stock read before the handover, and only for that', async () => {
+      const c = clock();
+      const j = open(undefined, { now: c.now });
+      const readBefore = c.t;
+      await j.reserve('o1', [line('A', 3, 5)]);
+      c.t += 1000;
+      (await j.handOver('o1')).should.equal(3);
+      (await j.handOver('o1')).should.equal(0);
+      // In flight no more: the order's own view is empty …
+      (await j.reservationsOf('o1')).should.eql([]);
+      // … but a D365 figure read before the handover does not include the sales order yet.
+      (await j.reservedQuantity('A', 'MAIN', readBefore)).should.equal(3);
+      (await j.reservedQuantity('A', 'MAIN', c.t + 1)).should.equal(0);
+      (await j.reservedQuantity('A', 'MAIN')).should.equal(0);
+      (await j.reserve('o2', [{ ...line('A', 3, 5), stockReadAt: readBefore }])).shortfalls.should.eql([{ item: 'A', location: 'MAIN', requested: 3, available: 2 }]);
+      (await j.reserve('o2', [{ ...line('A', 3, 2), stockReadAt: c.t + 1 }])).ok.should.be.false();
+      (await j.reserve('o2', [{ ...line('A', 2, 2), stockReadAt: c.t + 1 }])).ok.should.be.true();
+      // Handed-over rows go after HANDED_OVER_KEEP_MS (swept by the next handover); a release takes them at once.
+      c.t += HANDED_OVER_KEEP_MS + 1;
+      await j.handOver('o2');
+      (await j.reservedQuantity('A', 'MAIN', 0)).should.equal(2);
+      (await j.release('o2')).should.equal(2);
+      (await j.reservedQuantity('A', 'MAIN', 0)).should.equal(0);
     });
 
     it('replaces an order\'s earlier reservation and does not count it against itself', async () => {

@@ -1,6 +1,6 @@
 import type { OrderJournal, OrderRecord, OrderState } from '../../nodes/lib/journal/journal';
 
-type Orders = Pick<OrderJournal, 'getOrder' | 'transitionOrder' | 'appendHistory' | 'release' | 'reservationsOf' | 'acquireLease' | 'releaseLease' | 'getCursor' | 'setCursor' | 'deleteCursor'>;
+type Orders = Pick<OrderJournal, 'getOrder' | 'transitionOrder' | 'appendHistory' | 'release' | 'handOver' | 'reservationsOf' | 'acquireLease' | 'releaseLease' | 'getCursor' | 'setCursor' | 'deleteCursor'>;
 
 /**
  * In-memory stand-in for the parts of OrderJournal the writer, trigger and sender use (same CAS, merge
@@ -35,6 +35,11 @@ export class MemoryJournal implements Orders {
 
   async appendHistory(shop: string, orderId: string, event: string, detail?: string) {
     this.orders.get(`${shop}:${orderId}`)?.history.push({ at: this.now(), event, detail });
+  }
+
+  /** Handed over = gone from what this stand-in reports (it keeps no stock read times). */
+  async handOver(orderKey: string) {
+    return this.release(orderKey);
   }
 
   async release(orderKey: string) {

@@ -63,9 +63,7 @@ export class InventoryGate {
     const built = demandLines(order, msg.erp);
     // The reads in one go (with a group-committing journal they share one turn): the order's state, its
     // own reservation, and other orders' reservations where the strategy looks first (usually all it needs).
-    const likely = 'lines' in built ? this.likelyPlaces(built.lines) : [];
-    const [rec, ownRows, ...totals] = await Promise.all([this.d.journal.getOrder(shop, String(order.id)), this.d.journal.reservationsOf(key),
-      ...likely.map((p) => this.d.journal.reservedQuantity(p.item, p.location))]);
+    const [rec, ownRows] = await Promise.all([this.d.journal.getOrder(shop, String(order.id)), this.d.journal.reservationsOf(key)]);
     if (rec && NOT_RESERVABLE.has(rec.state)) {
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: `the order is ${rec.state} in the journal: ${rec.state === 'cancelled' ? 'nothing to promise' : 'its units count as D365 sales-order demand'}, so nothing was reserved` }] };
     }
@@ -75,8 +73,6 @@ export class InventoryGate {
 
     const numbers = new Set(lines.map((l) => l.item.split(':')[0]!));
     let own = placeMap(ownRows);
-    // Read just now; any later decision (after a D365 re-read or a lost race) reads them again.
-    let reserved: Map<string, number> | undefined = new Map(likely.map((p, i) => [placeKey(p.item, p.location), totals[i] as number]));
     let fresh: string[] = [];
     for (let attempt = 1; ; attempt++) {
       let stock: Map<string, ItemStock>;
@@ -86,8 +82,7 @@ export class InventoryGate {
       } catch (e) {
         return { findings: [d365Unavailable(e, 'D365 stock lookup')] };
       }
-      const alloc = await this.allocate(lines, stock, own, reserved);
-      reserved = undefined;
+      const alloc = await this.allocate(lines, stock, own);
       // Figures close to zero (or short) from the cache are re-read once before promising or refusing.
       const stale = [...alloc.tight].map((i) => i.split(':')[0]!).filter((n) => (stock.get(n)?.fetch ?? 0) <= before);
       if (stale.length && !fresh.length) {
@@ -105,7 +100,7 @@ export class InventoryGate {
         if (await this.d.journal.getCursor(lineMapCursor(key)) !== filed) await this.d.journal.setCursor(lineMapCursor(key), filed);
         return outcome;
       }
-      const r = await this.d.journal.reserve(key, alloc.reservations);
+      const r = await this.d.journal.reserve(key, alloc.reservations.map((l) => ({ ...l, stockReadAt: readAtOf(stock, l.item) })));
       if (r.ok) {
         await this.d.journal.setCursor(lineMapCursor(key), filed);
         return outcome;
@@ -130,8 +125,9 @@ export class InventoryGate {
    * looks at: allocate() is pure, so it runs again with the figures it asked for until it asks for
    * none it lacks (split and first stop at the first location that fits: usually one read per item).
    */
-  private async allocate(lines: DemandLine[], stock: Map<string, ItemStock>, own: ReadonlyMap<string, number>,
-    reserved = new Map<string, number>()): Promise<Allocation> {
+  private async allocate(lines: DemandLine[], stock: Map<string, ItemStock>, own: ReadonlyMap<string, number>): Promise<Allocation> {
+    // What other orders hold that the (possibly cached) D365 figure does not include yet.
+    const reserved = new Map<string, number>();
     const { rules, journal } = this.d;
     const figures = (item: string) => stock.get(item.split(':')[0]!)?.byKey.get(item);
     const unstocked = new Set(lines.filter((l) => !figures(l.item)?.size).map((l) => l.item));
@@ -152,15 +148,9 @@ export class InventoryGate {
         },
       });
       if (!missing.size) return alloc;
-      const got = await Promise.all([...missing.values()].map((p) => journal.reservedQuantity(p.item, p.location)));
+      const got = await Promise.all([...missing.values()].map((p) => journal.reservedQuantity(p.item, p.location, readAtOf(stock, p.item))));
       [...missing.keys()].forEach((k, i) => reserved.set(k, got[i]!));
     }
-  }
-
-  /** Where split and first look first: each item at the table's first location (mapped depends on the line, and no table on D365's stock). */
-  private likelyPlaces(lines: readonly DemandLine[]): { item: string; location: string }[] {
-    const first = this.d.rules.strategy === 'mapped' ? undefined : this.d.rules.locations[0]?.d365Location;
-    return first === undefined ? [] : [...new Set(lines.map((l) => l.item))].map((item) => ({ item, location: first }));
   }
 
   /**
@@ -206,7 +196,21 @@ export async function releaseOrder(journal: OrderJournal, key: string): Promise<
   return released;
 }
 
+/**
+ * The order writer's side once the sales order exists: the reservation is handed over to D365, not
+ * dropped. Stock figures the gate cached before this moment do not show the order as demand yet; for
+ * them the units stay reserved (see OrderJournal.handOver), so nothing is promised twice.
+ */
+export async function handOverOrder(journal: OrderJournal, key: string): Promise<number> {
+  const handed = await journal.handOver(key);
+  await journal.deleteCursor(lineMapCursor(key));
+  return handed;
+}
+
 const placeKey = (item: string, location: string) => `${item}\u0000${location}`;
+
+/** When the D365 figure for an item key was read (its item number's fetch); 0 (count everything) if unknown. */
+const readAtOf = (stock: ReadonlyMap<string, ItemStock>, item: string): number => stock.get(item.split(':')[0]!)?.readAt ?? 0;
 
 /** An order's reservation rows by item + location. */
 function placeMap(rows: readonly { item: string; location: string; quantity: number }[]): Map<string, number> {

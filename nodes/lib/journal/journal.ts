@@ -65,7 +65,13 @@ export interface ReservationLine {
   /** Units available to promise before any in-flight reservation: the reservation succeeds only if
    * (sum of other orders' reservations for item+location) + quantity <= limit. */
   limit: number;
+  /** When the D365 figure behind `limit` was read (epoch ms; default now): reservations handed over to
+   * D365 after that moment still count, since the figure does not include their sales orders yet. */
+  stockReadAt?: number;
 }
+
+/** How long a handed-over reservation is kept: longer than any stock figure may be cached (1 h) plus slack. */
+export const HANDED_OVER_KEEP_MS = 65 * 60_000;
 
 export interface ReserveResult {
   ok: boolean;
@@ -135,9 +141,17 @@ export interface OrderJournal {
   // --- inventory reservations -------------------------------------------------------------------
   /** All-or-nothing reservation of an order's lines (replaces that order's earlier reservation). */
   reserve(orderKey: string, lines: readonly ReservationLine[]): Promise<ReserveResult>;
-  /** Releases an order's reservation (all lines, or only `quantities` per item+location). */
+  /** Releases an order's reservation (all lines, or only `quantities` per item+location), handed over or not. */
   release(orderKey: string, quantities?: readonly { item: string; location: string; quantity: number }[]): Promise<number>;
-  reservedQuantity(item: string, location: string): Promise<number>;
+  /**
+   * The order is D365 sales-order demand now: its reservation stops counting for stock figures read
+   * after this moment, still counts for figures read before (they do not include the order), and is
+   * dropped after HANDED_OVER_KEEP_MS. Returns the units handed over.
+   */
+  handOver(orderKey: string): Promise<number>;
+  /** Units reserved at item+location that a D365 figure read at `stockReadAt` (default now) does not include. */
+  reservedQuantity(item: string, location: string, stockReadAt?: number): Promise<number>;
+  /** The order's reservation while it is in flight (not yet handed over). */
   reservationsOf(orderKey: string): Promise<{ item: string; location: string; quantity: number }[]>;
 
   // --- exception holds --------------------------------------------------------------------------

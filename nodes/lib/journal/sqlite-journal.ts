@@ -5,7 +5,7 @@ import { Worker } from 'worker_threads';
 import { z } from 'zod';
 import { Finding, formatZodError } from '../contract';
 import { parseInstant } from './instant';
-import { OrderState } from './journal';
+import { HANDED_OVER_KEEP_MS, OrderState } from './journal';
 import type {
   EventRecord, HoldFilter, HoldRecord, OrderJournal, OrderRecord, RecordEventInput, RecordEventResult,
   ReservationLine, ReserveResult,
@@ -33,7 +33,7 @@ const RecordEventSchema = z.object({
   meta: z.record(z.string(), z.unknown()),
 });
 const quantity = z.number().finite().nonnegative();
-const ReservationLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity, limit: z.number().finite() });
+const ReservationLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity, limit: z.number().finite(), stockReadAt: z.number().finite().optional() });
 const ReleaseLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity });
 const OrderStateSchema = OrderState;
 const PutHoldSchema = z.object({
@@ -367,19 +367,23 @@ export class SqliteJournal implements OrderJournal {
       check(nonEmpty, 'order key', orderKey);
       const parsed = check(z.array(ReservationLineSchema), 'reservation lines', lines);
       // Several lines of one order on the same item+location are one demand; the tightest limit wins.
-      const wanted = new Map<string, { item: string; location: string; quantity: number; limit: number }>();
+      // …and the oldest figure behind them decides which handed-over reservations still count.
+      const now = this.now();
+      const wanted = new Map<string, { item: string; location: string; quantity: number; limit: number; stockReadAt: number }>();
       for (const l of parsed) {
         const k = JSON.stringify([l.item, l.location]);
         const w = wanted.get(k);
+        const readAt = l.stockReadAt ?? now;
         if (w) {
           w.quantity += l.quantity;
           w.limit = Math.min(w.limit, l.limit);
-        } else wanted.set(k, { ...l });
+          w.stockReadAt = Math.min(w.stockReadAt, readAt);
+        } else wanted.set(k, { item: l.item, location: l.location, quantity: l.quantity, limit: l.limit, stockReadAt: readAt });
       }
       const shortfalls: ReserveResult['shortfalls'] = [];
       for (const w of wanted.values()) {
         if (w.quantity === 0) continue;
-        const others = (this.s.reservedByOthers.get(w.item, w.location, orderKey) as { q: number }).q;
+        const others = (this.s.reservedByOthers.get(w.item, w.location, orderKey, w.stockReadAt) as { q: number }).q;
         if (others + w.quantity > w.limit) {
           shortfalls.push({ item: w.item, location: w.location, requested: w.quantity, available: Math.max(0, w.limit - others) });
         }
@@ -413,8 +417,18 @@ export class SqliteJournal implements OrderJournal {
     });
   }
 
-  reservedQuantity(item: string, location: string): Promise<number> {
-    return this.run(() => (this.s.reservedTotal.get(item, location) as { q: number }).q);
+  handOver(orderKey: string): Promise<number> {
+    return this.write(() => {
+      const now = this.now();
+      const total = (this.s.reservedOpenByOrder.get(orderKey) as { q: number }).q;
+      this.s.handOver.run(now, orderKey);
+      this.s.dropHandedBefore.run(now - HANDED_OVER_KEEP_MS);
+      return total;
+    });
+  }
+
+  reservedQuantity(item: string, location: string, stockReadAt?: number): Promise<number> {
+    return this.run(() => (this.s.reservedTotal.get(item, location, stockReadAt ?? this.now()) as { q: number }).q);
   }
 
   reservationsOf(orderKey: string): Promise<{ item: string; location: string; quantity: number }[]> {
@@ -684,11 +698,17 @@ function prepare(db: Database.Database) {
     touchOrder: p('UPDATE orders SET updated_at = ? WHERE shop = ? AND order_id = ?'),
     insertHistory: p('INSERT INTO order_history (shop, order_id, at, event, detail) VALUES (?, ?, ?, ?, ?)'),
 
-    reservedByOthers: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE item = ? AND location = ? AND order_key <> ?'),
+    // A handed-over row counts only for a stock figure read before the handover (D365 did not show it yet).
+    reservedByOthers: p(`SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations
+      WHERE item = ? AND location = ? AND order_key <> ? AND (handed_at IS NULL OR handed_at > ?)`),
     reservedByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ?'),
-    reservedTotal: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE item = ? AND location = ?'),
+    reservedOpenByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ? AND handed_at IS NULL'),
+    reservedTotal: p(`SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations
+      WHERE item = ? AND location = ? AND (handed_at IS NULL OR handed_at > ?)`),
+    handOver: p('UPDATE reservations SET handed_at = ? WHERE order_key = ? AND handed_at IS NULL'),
+    dropHandedBefore: p('DELETE FROM reservations WHERE handed_at IS NOT NULL AND handed_at < ?'),
     reservation: p('SELECT quantity FROM reservations WHERE order_key = ? AND item = ? AND location = ?'),
-    reservationsOf: p('SELECT item, location, quantity FROM reservations WHERE order_key = ? ORDER BY item, location'),
+    reservationsOf: p('SELECT item, location, quantity FROM reservations WHERE order_key = ? AND handed_at IS NULL ORDER BY item, location'),
     insertReservation: p('INSERT INTO reservations (order_key, item, location, quantity) VALUES (?, ?, ?, ?)'),
     setReservation: p('UPDATE reservations SET quantity = ? WHERE order_key = ? AND item = ? AND location = ?'),
     deleteReservation: p('DELETE FROM reservations WHERE order_key = ? AND item = ? AND location = ?'),

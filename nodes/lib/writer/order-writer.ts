@@ -4,7 +4,7 @@ import type { Erp, Finding, OrderMessage } from '../contract';
 import { odataString } from '../d365/bc-api';
 import type { BcApi } from '../d365/bc-api';
 import type { OrderJournal, OrderRecord, OrderState } from '../journal/journal';
-import { releaseOrder } from '../inventory/gate';
+import { handOverOrder, releaseOrder } from '../inventory/gate';
 import type { ShopifyAdminApi } from '../shopify/admin-api';
 import { instantMs, normaliseInstant } from '../shopify/webhook';
 import { noteOwnWriteBack } from '../shopify/webhook-own-writes';
@@ -185,8 +185,9 @@ export class OrderWriter {
       documents: { ...((await this.d.journal.getOrder(shop, orderId))?.documents ?? {}), ...documents, salesOrderId: so.id, salesOrder: so.number, ...versionDoc(order) },
       event: action === 'created' ? 'd365-created' : 'd365-found', detail: so.number,
     });
-    // Once the order is D365 demand, holding its reservation too would count the units twice.
-    await releaseOrder(this.d.journal, `${shop}:${orderId}`);
+    // The order is D365 demand now: the reservation is handed over (it keeps counting only against stock
+    // figures read before this moment, which do not show the order yet).
+    await handOverOrder(this.d.journal, `${shop}:${orderId}`);
     const wb = await this.writeBack(shop, order, so.number);
     return { ok: true, action, findings: [...warnings, ...wb], salesOrder };
   }
