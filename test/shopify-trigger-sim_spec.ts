@@ -78,6 +78,8 @@ describe('shopify-trigger with the Shopify simulator', () => {
       n1.error.args.should.eql([]);
     };
     await run();
+    // The status changes when the run ends; Node-RED delivers the emitted message a moment later.
+    await until(() => got.length === 2);
     got.map((m) => [m.payload.id, m.shopify.source]).should.eql([[delivered.id, 'webhook'], [dropped.id, 'reconcile']]);
     got[1].topic.should.equal('orders/updated');
     got[1].payload.name.should.equal(dropped.name);

@@ -76,7 +76,8 @@ describe('shopify-trigger node', () => {
   async function load(over: Record<string, unknown> = {}) {
     got = [];
     await helper.load([storeModule, journalModule, collectorModule, trigger], flow(file, over), creds);
-    await tick(10); // the startup replay runs when flows have started
+    // The startup replay runs when flows have started, and the journal answers after its WAL sync.
+    await tick(100);
   }
 
   beforeEach(() => {
