@@ -34,6 +34,7 @@ describe('order rules (shopify-order-check logic)', () => {
     ['no financial status', (o) => { o.financial_status = null; }, ['FINANCIAL_STATUS_NOT_ALLOWED']],
     ['a test order', (o) => { o.test = true; }, ['TEST_ORDER']],
     ['a cancelled order', (o) => { o.cancelled_at = '2026-03-10T12:00:00-05:00'; o.cancel_reason = 'customer'; }, ['ORDER_CANCELLED']],
+    ['every line removed by an order edit', (o) => { for (const l of o.line_items) l.current_quantity = 0; }, ['NO_LINES_LEFT']],
     ['a disallowed currency', (o) => { o.currency = 'EUR'; }, ['CURRENCY_NOT_ALLOWED'], { allowedCurrencies: 'USD, CAD' }],
     ['a high-risk tag', (o) => { o.tags = 'vip, High-Risk'; }, ['HIGH_RISK']],
     ['a merged risk assessment recommending cancel', (o) => { o.risks = [{ recommendation: 'accept' }, { recommendation: 'cancel', message: 'card mismatch' }]; }, ['HIGH_RISK']],
@@ -45,6 +46,10 @@ describe('order rules (shopify-order-check logic)', () => {
       codes(order(patch), rules(over)).should.eql(expected);
     });
   }
+
+  it('lets an order through while at least one line is left after an edit', () => {
+    codes(order((o) => { o.line_items[0].current_quantity = 0; }), rules()).should.eql([]);
+  });
 
   it('reports every problem of an order at once, with paths and values in the messages', () => {
     const out = checkOrderRules(order((o) => {

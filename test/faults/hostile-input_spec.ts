@@ -108,11 +108,13 @@ function acceptedCases(make: () => Order): Case[] {
     cases.push(held('200 lines of unknown SKUs', o, json({ ...o, line_items: lines }), ['SKU_UNMAPPED']));
   }
   {
-    // Odd Unicode in names and address: RTL marks, NUL, a lone surrogate, emoji, combining characters.
+    // Odd Unicode in names and address: RTL marks, NUL, emoji, combining characters.
     const o = make();
-    const odd = { first_name: '\u200F\u05D1\u05D5\u05D1\u200E Bob\u0000', last_name: 'N\u0303orman \u{1F469}\u200D\u{1F469}\u200D\u{1F467}', address2: 'Apt \uDC00 \u202E7', company: 'Z\u0351\u036B\u0343a\u0344\u0352lgo\u0000' };
+    const odd = { first_name: '\u200F\u05D1\u05D5\u05D1\u200E Bob\u0000', last_name: 'N\u0303orman \u{1F469}\u200D\u{1F469}\u200D\u{1F467}', address2: 'Apt \u202E7', company: 'Z\u0351\u036B\u0343a\u0344\u0352lgo\u0000' };
     const body = json({ ...o, shipping_address: { ...o.shipping_address, ...odd }, billing_address: { ...o.billing_address, ...odd }, note: '\u0000\uFEFF\u{10FFFF}' });
     cases.push({ label: 'odd Unicode in names and address', body, status: 200, outcome: 'created-or-held', order: o });
+    // A lone surrogate is not Unicode at all (no real Shopify body has one): refused, not acknowledged.
+    cases.push({ label: 'a lone surrogate in the address', body: json({ ...o, shipping_address: { ...o.shipping_address, address2: 'Apt \uDC00 7' } }), status: 400, outcome: 'rejected' });
   }
   {
     const o = make();
@@ -230,31 +232,24 @@ describe('faults: hostile input on the webhook endpoint (correctly signed)', fun
     nodeRedPidOf(r).should.equal(pid);
   });
 
-  // KNOWN BUG (skipped so the suite stays green; un-skip when fixed). A SKU holding a lone UTF-16
-  // surrogate ("\ud800" in the JSON, which JSON.parse accepts) is acknowledged with 200, then
-  // d365-sku-validator's live lookup builds its OData $filter with encodeURIComponent
-  // (nodes/lib/d365/bc-client.ts buildQuery), which throws "URIError: URI malformed". The check
-  // node ends in done(err): only a Catch node sees "D365 item lookup (SKU = item number) failed:
-  // URI malformed". The order is then neither held nor created and has no journal order record:
-  // acknowledged to Shopify, then lost. Expected: held with a SKU finding (or rejected 400 at intake).
-  it.skip('holds an order whose SKU carries a lone surrogate (acknowledged, then lost today)', async () => {
+  // A SKU holding a lone UTF-16 surrogate ("\ud800" in the JSON, which JSON.parse accepts) cannot be real
+  // Shopify data and would break the D365 lookup's URL encoding: the trigger refuses it (400, not
+  // acknowledged, so nothing is lost) instead of acknowledging an order no check could handle.
+  it('refuses an order whose SKU carries a lone surrogate with a 400 that names the problem', async () => {
     rig = await startRig();
     const r = rig;
     r.sims.shopify.setChaos({ dropProbability: 1 });
     const o = r.sims.shopify.placeOrder(CLEAN);
     const a = await postSigned(r, json(patchLine(o, { sku: 'IPOD2008GREEN\uD800' })));
-    a.status.should.equal(200);
-    (await until(async () => (await tally(r, [o.name], [Number(o.id)])).held === 1, 30_000, 500)).should.be.true(`${o.name} was not held`);
+    a.status.should.equal(400);
+    a.body.should.match(/not valid Unicode/);
+    (await tally(r, [o.name], [Number(o.id)])).should.containEql({ created: 0, held: 0 });
   });
 
-  // KNOWN GAP (skipped; un-skip when decided and fixed). An ordered quantity of 0 is refused with 400
-  // by the contract (order.ts LineItem.quantity is positive), so the "zero quantity line" that can be
-  // acknowledged is current_quantity 0 (a line removed by an order edit). With every line at
-  // current_quantity 0 the order passes all checks (they count `quantity`) and the writer creates a
-  // sales order with no item line, only the freight account line (6610): a D365 order for nothing to
-  // ship. Measured: created, lines [Account 6610 × 1]. (The payload keeps Shopify's pre-edit totals.)
-  // Expected: held with a finding that says no line is left to sell.
-  it.skip('holds an order whose every line was removed (current_quantity 0)', async () => {
+  // An ordered quantity of 0 is refused with 400 by the contract (LineItem.quantity is positive); the
+  // zero that can be acknowledged is current_quantity 0 (a line removed by an order edit). With every
+  // line removed the order check holds it (NO_LINES_LEFT) instead of a D365 order with freight only.
+  it('holds an order whose every line was removed (current_quantity 0)', async () => {
     rig = await startRig();
     const r = rig;
     r.sims.shopify.setChaos({ dropProbability: 1 });

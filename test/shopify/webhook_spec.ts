@@ -84,6 +84,17 @@ describe('shopify webhook: headers and JSON', () => {
     parseJsonBody(Buffer.from([0x7b, 0xff, 0x7d])).should.eql({ ok: false, error: 'body is not valid UTF-8' });
     parseJsonBody(Buffer.from('  ')).should.eql({ ok: false, error: 'body is empty' });
   });
+
+  it('rejects unpaired surrogate escapes in values and keys, keeps paired ones and escaped text', () => {
+    const bad = { ok: false, error: 'body has a string that is not valid Unicode (an unpaired UTF-16 surrogate escape)' };
+    parseJsonBody(Buffer.from('{"line_items":[{"sku":"IPOD\\ud800"}]}')).should.eql(bad);
+    parseJsonBody(Buffer.from('{"a":"\\udc00x"}')).should.eql(bad);
+    parseJsonBody(Buffer.from('{"\\ud83d":1}')).should.eql(bad);
+    parseJsonBody(Buffer.from('"\\udbff"')).should.eql(bad);
+    const ok = parseJsonBody(Buffer.from('{"name":"\\ud83d\\ude00 caf\\u00e9 \\u0026"}'));
+    ok.ok.should.be.true();
+    if (ok.ok) (ok.value as { name: string }).name.should.equal('😀 café &');
+  });
 });
 
 describe('shopify webhook: evaluateDelivery', () => {

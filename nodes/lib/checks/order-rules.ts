@@ -66,6 +66,12 @@ export function checkOrderRules(order: Order, rules: OrderRules): CheckOutcome {
     findings.push({ code: 'ORDER_CANCELLED', severity: 'error', path: 'cancelled_at',
       message: `Order ${order.name} was cancelled at ${order.cancelled_at}${order.cancel_reason ? ` (reason: ${order.cancel_reason})` : ''}` });
   }
+  // An order edit can remove every line (current_quantity 0): a D365 order for it would carry only freight.
+  if (!order.cancelled_at && order.line_items.every((l) => (l.current_quantity ?? l.quantity) === 0)) {
+    findings.push({ code: 'NO_LINES_LEFT', severity: 'error', path: 'line_items',
+      message: order.line_items.length ? `Every line of order ${order.name} was removed by an order edit (current quantity 0): nothing left to sell`
+        : `Order ${order.name} has no lines` });
+  }
   if (order.test && rules.testOrders !== 'allow') {
     findings.push({ code: 'TEST_ORDER', severity: rules.testOrders === 'block' ? 'error' : 'warning', path: 'test',
       message: `Order ${order.name} is a test order` });

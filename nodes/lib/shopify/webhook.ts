@@ -56,6 +56,10 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * value can be copied or merged anywhere without reaching a prototype. Error texts give a position
  * at most, never a piece of the body (it carries customer data).
  */
+/** A high surrogate without its low half, or a low one without its high half. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const NOT_UNICODE = 'body has a string that is not valid Unicode (an unpaired UTF-16 surrogate escape)';
+
 export function parseJsonBody(raw: Buffer, maxDepth = MAX_JSON_DEPTH): { ok: true; value: unknown; text: string } | { ok: false; error: string } {
   let text: string;
   try {
@@ -71,6 +75,11 @@ export function parseJsonBody(raw: Buffer, maxDepth = MAX_JSON_DEPTH): { ok: tru
     const pos = /position (\d+)/.exec((e as Error).message);
     return { ok: false, error: pos ? `malformed JSON at position ${pos[1]}` : 'malformed JSON' };
   }
+  // A lone UTF-16 surrogate can only come from a \u escape (the bytes were valid UTF-8): no real Shopify
+  // body has one, and downstream (URL encoding of a D365 lookup) it would throw. Checked only when the
+  // text has escapes at all.
+  const escapes = text.includes('\\u');
+  if (escapes && typeof value === 'string' && LONE_SURROGATE.test(value)) return { ok: false, error: NOT_UNICODE };
   // Iterative walk: a reviver or recursion would overflow the stack on a deeply nested body.
   const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 1 }];
   while (stack.length) {
@@ -78,7 +87,10 @@ export function parseJsonBody(raw: Buffer, maxDepth = MAX_JSON_DEPTH): { ok: tru
     if (v === null || typeof v !== 'object') continue;
     if (depth > maxDepth) return { ok: false, error: `JSON nested deeper than ${maxDepth} levels` };
     if (Object.prototype.hasOwnProperty.call(v, '__proto__')) delete (v as Record<string, unknown>)['__proto__'];
-    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push({ v: child, depth: depth + 1 });
+    for (const [k, child] of Object.entries(v)) {
+      if (child !== null && typeof child === 'object') stack.push({ v: child, depth: depth + 1 });
+      else if (escapes && (LONE_SURROGATE.test(k) || (typeof child === 'string' && LONE_SURROGATE.test(child)))) return { ok: false, error: NOT_UNICODE };
+    }
   }
   // The decoded text goes back too: the journal stores it, and decoding a body twice costs per delivery.
   return { ok: true, value, text };
