@@ -272,7 +272,7 @@ describe('shopify reconcile: runs', () => {
   });
 
   it('continues where a run stopped at maxPages, even when more orders than one run reads share the overlap', async () => {
-    // Nine orders within one minute (well inside the 120 s overlap), three per run.
+    // Nine orders within ten seconds (well inside the 120 s overlap), three per run.
     shop.orders = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => gqlOrder(6000 + n, `2026-03-10T16:20:0${n}Z`));
     const ids: string[] = [];
     const o = opts({ pageSize: 1, maxPages: 3, ingest: async (e: TriggerEvent) => {
@@ -281,14 +281,28 @@ describe('shopify reconcile: runs', () => {
       return r;
     } });
     (await reconcileOnce(o)).should.containEql({ emitted: 3, more: true, cursor: '2026-03-10T16:20:03.000Z' });
-    // Each continuation starts 1 ms before the cursor: the order at the cursor is read again, as a duplicate.
-    (await reconcileOnce(o)).should.containEql({ emitted: 2, skipped: 1, more: true, cursor: '2026-03-10T16:20:05.000Z' });
-    (await reconcileOnce(o)).should.containEql({ emitted: 2, skipped: 1, more: true });
-    (await reconcileOnce(o)).should.containEql({ emitted: 2, skipped: 1, more: false, cursor: '2026-03-10T16:20:09.000Z' });
+    // Each run continues the same query after the last page the one before read.
+    (await reconcileOnce(o)).should.containEql({ emitted: 3, skipped: 0, more: true, cursor: '2026-03-10T16:20:06.000Z' });
+    (await reconcileOnce(o)).should.containEql({ emitted: 3, skipped: 0, more: false, cursor: '2026-03-10T16:20:09.000Z' });
     ids.should.eql(['6001', '6002', '6003', '6004', '6005', '6006', '6007', '6008', '6009']);
     // Caught up: the next run looks back by the overlap again (and finds nothing new).
     (await journal.getCursor(`${reconcileCursorName(SHOP)}:continue`) === undefined).should.be.true();
     (await reconcileOnce(o)).should.containEql({ fetched: 3, emitted: 0, more: true });
+    // An unreadable continuation is ignored (a fresh look back), never an error.
+    await journal.setCursor(`${reconcileCursorName(SHOP)}:continue`, 'not json');
+    (await reconcileOnce(o)).should.containEql({ fetched: 3, emitted: 0 });
+  });
+
+  it('orders updated in the same second as more than a run reads are all reached', async () => {
+    shop.orders = Array.from({ length: 7 }, (_, n) => gqlOrder(7000 + n, '2026-03-10T16:30:00Z'));
+    const seen = new Set<string>();
+    const o = opts({ pageSize: 1, maxPages: 2, ingest: async (e: TriggerEvent) => {
+      const r = await journal.recordEvent(e.record);
+      if (r.status === 'new') seen.add(String((e.msg.payload as { id: unknown }).id));
+      return r;
+    } });
+    for (let run = 0; run < 4; run++) await reconcileOnce(o);
+    seen.size.should.equal(7);
   });
 
   it('fails the run on an unexpected API answer without moving the cursor', async () => {

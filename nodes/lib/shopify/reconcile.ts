@@ -409,25 +409,21 @@ export async function reconcileOnce(o: ReconcileOptions, since?: string): Promis
   result.ran = true;
   const stored = await o.journal.getCursor(name);
   let cursorMs = instantMs(stored);
-  // A run that stopped at maxPages left more to read: the next one continues at the cursor. Going back
-  // by the overlap instead would re-read the same first pages forever when more orders than one run
-  // reads were updated within the overlap.
+  // A run that stopped at maxPages left more to read: the next one continues that query after its last
+  // page. Going back by the overlap instead would re-read the same first pages forever when more orders
+  // than one run reads were updated within the overlap (on Shopify's second-resolution updated_at, even
+  // "from the cursor" cannot get past more than a run's worth of orders updated in the same second).
   const continueName = `${name}:continue`;
-  const continuing = since === undefined && cursorMs !== undefined && (await o.journal.getCursor(continueName)) === 'true';
-  let fromMs: number;
+  const cont = since === undefined ? parseContinuation(await o.journal.getCursor(continueName)) : undefined;
+  let fromMs: number | undefined;
   if (since !== undefined) {
-    const s = instantMs(since);
-    if (s === undefined) throw new Error('reconciliation: "since" must be an ISO-8601 timestamp with an offset');
-    fromMs = s;
-  } else if (cursorMs !== undefined) {
-    // 1 ms back when continuing: orders updated in the same millisecond as the cursor are read again
-    // (recognised as duplicates), not skipped.
-    fromMs = cursorMs - (continuing ? 1 : o.overlapMs ?? 120_000);
-  } else {
-    fromMs = now() - o.lookbackMs;
+    fromMs = instantMs(since);
+    if (fromMs === undefined) throw new Error('reconciliation: "since" must be an ISO-8601 timestamp with an offset');
+  } else if (!cont) {
+    fromMs = cursorMs !== undefined ? cursorMs - (o.overlapMs ?? 120_000) : now() - o.lookbackMs;
   }
-  const query = `updated_at:>'${new Date(fromMs).toISOString()}'`;
-  let after: string | null = null;
+  const query = cont?.query ?? `updated_at:>'${new Date(fromMs!).toISOString()}'`;
+  let after: string | null = cont?.after ?? null;
   const maxPages = o.maxPages ?? 50;
   for (let page = 0; page < maxPages; page++) {
     const data = await o.api.graphql(RECONCILE_QUERY, { first: o.pageSize ?? RECONCILE_DEFAULTS.pageSize, lines: o.linesPerOrder ?? RECONCILE_DEFAULTS.linesPerOrder, after, query });
@@ -451,15 +447,28 @@ export async function reconcileOnce(o: ReconcileOptions, since?: string): Promis
   }
   if (cursorMs === undefined) {
     // Nothing found on a first run: start the next one from where this one looked.
-    cursorMs = fromMs;
+    cursorMs = fromMs ?? now();
     await o.journal.setCursor(name, new Date(cursorMs).toISOString());
   }
   if (since === undefined) {
-    if (result.more) await o.journal.setCursor(continueName, 'true');
-    else if (continuing) await o.journal.deleteCursor(continueName);
+    if (result.more && after) await o.journal.setCursor(continueName, JSON.stringify({ query, after }));
+    else if (cont) await o.journal.deleteCursor(continueName);
   }
   result.cursor = new Date(cursorMs).toISOString();
   return result;
+}
+
+const Continuation = z.object({ query: z.string().min(1), after: z.string().min(1) });
+
+/** A stored continuation (query + page cursor); anything unreadable means "start afresh". */
+function parseContinuation(raw: string | undefined): z.infer<typeof Continuation> | undefined {
+  if (!raw) return undefined;
+  try {
+    const r = Continuation.safeParse(JSON.parse(raw));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Fetches the remaining line items and discount applications of an order whose first page of either was not the last. */
