@@ -15,6 +15,7 @@ export const SEED_CONFIG = {
 export function seedConfigNodes(userDir: string): FlowNode[] {
   return [
     { id: SEED_CONFIG.store, type: 'shopify-store', name: 'seed shop', shopDomain: 'seed-shop.myshopify.com', apiVersion: '2026-07', baseUrl: 'http://127.0.0.1:9' },
+    // As saved before the rate-limit fields existed: an upgraded flow's connection must stay valid.
     { id: SEED_CONFIG.connection, type: 'd365-connection', name: 'seed BC', flavour: 'bc', tenant: 'seed.onmicrosoft.com', environment: 'sandbox',
       companyId: '11111111-2222-3333-4444-555555555555', baseUrl: 'http://127.0.0.1:9', tokenUrl: 'http://127.0.0.1:9/token', maxConcurrency: 2, dryRun: true },
     { id: SEED_CONFIG.journal, type: 'order-journal', name: 'seed journal', backend: 'sqlite', file: path.join(userDir, 'seed-journal.sqlite'), retentionDays: 7 },
