@@ -207,16 +207,21 @@ describe('shopify-trigger node', () => {
     got.map((m) => m.shopify.webhookId).should.eql(['u2']);
   });
 
-  it('after a restart, emits an event that was acknowledged but not emitted, exactly once', async () => {
-    // The process "dies" between the 200 and the emit: recorded through the same intake, after() never runs.
+  /** The process "dies" between the 200 and the emit: recorded through the same intake, after() never runs. */
+  async function acknowledgedNotEmitted(webhookId: string) {
     const j = SqliteJournal.open(file);
     const intake = new WebhookIntake({
       journal: j, ignoreOwnWriteBacks: false, emit: () => { throw new Error('must not emit'); },
       policy: () => ({ shopDomain: SHOP, secrets: [SECRET], topics: new Set(['orders/create']), ignoreTest: false }),
     });
-    const d = signed(order(), { id: 'unfinished-1' });
+    const d = signed(order(), { id: webhookId });
     (await intake.receive(Object.fromEntries(Object.entries(d.headers).map(([k, v]) => [k.toLowerCase(), v])), d.raw)).status.should.equal(200);
     await j.close();
+    return d;
+  }
+
+  it('after a restart, emits an event that was acknowledged but not emitted, exactly once', async () => {
+    const d = await acknowledgedNotEmitted('unfinished-1');
 
     await load();
     got.length.should.equal(1);
@@ -237,14 +242,7 @@ describe('shopify-trigger node', () => {
   });
 
   it("with custody 'until emitted', an event replayed once is not replayed again", async () => {
-    const j = SqliteJournal.open(file);
-    const intake = new WebhookIntake({
-      journal: j, ignoreOwnWriteBacks: false, emit: () => { throw new Error('must not emit'); },
-      policy: () => ({ shopDomain: SHOP, secrets: [SECRET], topics: new Set(['orders/create']), ignoreTest: false }),
-    });
-    const d = signed(order(), { id: 'unfinished-2' });
-    (await intake.receive(Object.fromEntries(Object.entries(d.headers).map(([k, v]) => [k.toLowerCase(), v])), d.raw)).status.should.equal(200);
-    await j.close();
+    await acknowledgedNotEmitted('unfinished-2');
     await load({ custody: 'emitted' });
     got.length.should.equal(1);
     (got[0].shopify.eventKey === undefined).should.be.true();

@@ -149,3 +149,16 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs: 
 export function nodeRedPidOf(rig: Rig): number {
   return nodeRedPid(rig.userDir);
 }
+
+/** Waits (up to `timeoutMs`) until every order is created in BC or held, none lost, then tallies them. */
+export async function awaitEveryOrder(rig: Rig, orders: readonly { name: string; id: number | string }[], timeoutMs: number):
+  Promise<Counts & { missing: string[] }> {
+  const names = orders.map((o) => o.name);
+  const ids = orders.map((o) => Number(o.id));
+  await rig.sims.shopify.settled();
+  await until(async () => {
+    const c = await tally(rig, names, ids);
+    return c.lost === 0 && c.created + c.held === c.sent;
+  }, timeoutMs, 1000);
+  return tally(rig, names, ids);
+}

@@ -4,7 +4,7 @@ import type { Order } from '../../nodes/lib/contract';
 import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
 import { buildCatalogue } from '../../sim/catalogue';
 import type { OrderSpecInput } from '../../sim/shopify';
-import { countsLine, scaled, startRig, tally, until, type Rig } from './harness';
+import { awaitEveryOrder, countsLine, scaled, startRig, until, type Rig } from './harness';
 
 // Many orders race, at flow level, for a few items whose Business Central stock is low: all are
 // placed at once, so their webhooks arrive concurrently and the inventory gate decides them in
@@ -55,16 +55,12 @@ describe('faults: inventory race (concurrent orders for scarce stock)', function
     };
     // All at once: the simulator sends every webhook without waiting, so the flow sees them concurrently.
     const orders: Order[] = [...wave1, ...Array.from({ length: n }, (_, i) => shop.placeOrder(spec(i)))];
-    const names = orders.map((o) => o.name);
-    const ids = orders.map((o) => Number(o.id));
-    await shop.settled();
-    await until(async () => {
-      const c = await tally(r, names, ids);
-      return c.lost === 0 && c.created + c.held === c.sent;
-    }, 120_000, 1000);
-    const c = await tally(r, names, ids);
+    // Retry-later holds come back after seconds: wait until every order is created or held.
+    const c = await awaitEveryOrder(r, orders, 120_000);
 
     // Units on the created sales orders, per item and location.
+    const names = orders.map((o) => o.name);
+    const ids = orders.map((o) => Number(o.id));
     const ours = new Set(names);
     const headers = new Map(r.sims.bc.db.all('salesOrders').filter((so) => ours.has(String(so.externalDocumentNumber))).map((so) => [String(so.id), so]));
     const sold = new Map<string, number>();
