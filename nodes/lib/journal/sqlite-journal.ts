@@ -383,7 +383,7 @@ export class SqliteJournal implements OrderJournal {
       const shortfalls: ReserveResult['shortfalls'] = [];
       for (const w of wanted.values()) {
         if (w.quantity === 0) continue;
-        const others = (this.s.reservedByOthers.get(w.item, w.location, orderKey, w.stockReadAt) as { q: number }).q;
+        const others = (this.s.reservedByOthers.get({ item: w.item, location: w.location, orderKey, readAt: w.stockReadAt }) as { q: number }).q;
         if (others + w.quantity > w.limit) {
           shortfalls.push({ item: w.item, location: w.location, requested: w.quantity, available: Math.max(0, w.limit - others) });
         }
@@ -428,7 +428,7 @@ export class SqliteJournal implements OrderJournal {
   }
 
   reservedQuantity(item: string, location: string, stockReadAt?: number): Promise<number> {
-    return this.run(() => (this.s.reservedTotal.get(item, location, stockReadAt ?? this.now()) as { q: number }).q);
+    return this.run(() => (this.s.reservedTotal.get({ item, location, readAt: stockReadAt ?? this.now() }) as { q: number }).q);
   }
 
   reservationsOf(orderKey: string): Promise<{ item: string; location: string; quantity: number }[]> {
@@ -699,12 +699,16 @@ function prepare(db: Database.Database) {
     insertHistory: p('INSERT INTO order_history (shop, order_id, at, event, detail) VALUES (?, ?, ?, ?, ?)'),
 
     // A handed-over row counts only for a stock figure read before the handover (D365 did not show it yet).
-    reservedByOthers: p(`SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations
-      WHERE item = ? AND location = ? AND order_key <> ? AND (handed_at IS NULL OR handed_at > ?)`),
+    // Two index ranges (open rows, then rows handed over after the read) instead of one OR that would
+    // walk every handed-over row of a busy item.
+    reservedByOthers: p(`SELECT
+      (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE item = @item AND location = @location AND handed_at IS NULL AND order_key <> @orderKey)
+      + (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE item = @item AND location = @location AND handed_at > @readAt AND order_key <> @orderKey) AS q`),
     reservedByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ?'),
     reservedOpenByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ? AND handed_at IS NULL'),
-    reservedTotal: p(`SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations
-      WHERE item = ? AND location = ? AND (handed_at IS NULL OR handed_at > ?)`),
+    reservedTotal: p(`SELECT
+      (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE item = @item AND location = @location AND handed_at IS NULL)
+      + (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE item = @item AND location = @location AND handed_at > @readAt) AS q`),
     handOver: p('UPDATE reservations SET handed_at = ? WHERE order_key = ? AND handed_at IS NULL'),
     dropHandedBefore: p('DELETE FROM reservations WHERE handed_at IS NOT NULL AND handed_at < ?'),
     reservation: p('SELECT quantity FROM reservations WHERE order_key = ? AND item = ? AND location = ?'),
