@@ -42,12 +42,16 @@ export = function (RED: NodeAPI) {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       if (timer) clearInterval(timer);
-      const j = journal;
-      journal = undefined;
-      failure = new Error('it was stopped (redeploy in progress)');
-      (j ? j.close() : Promise.resolve()).then(() => done(), (e: Error) => {
-        node.error(`order journal: close failed: ${e.message}`);
-        done();
+      // Node-RED closes config nodes together with the nodes that use them: their close handlers (a
+      // lease given back, a last write) run in this same turn, so the journal stays open until the next.
+      setImmediate(() => {
+        const j = journal;
+        journal = undefined;
+        failure = new Error('it was stopped (redeploy in progress)');
+        (j ? j.close() : Promise.resolve()).then(() => done(), (e: Error) => {
+          node.error(`order journal: close failed: ${e.message}`);
+          done();
+        });
       });
     });
   }

@@ -85,6 +85,30 @@ describe('order-journal config node', function () {
     calledWithMatch(journalNode().log, /pruned 1 emitted webhook event\(s\) older than 7 day\(s\)/);
   });
 
+  it('stays usable by the close handlers of the nodes that are stopped with it (a lease given back)', async () => {
+    // A node that, like d365-trigger, gives its lease back when it is stopped.
+    const failures: string[] = [];
+    const leaseHolder = (r: NodeAPI) => {
+      orderJournalNode(r);
+      r.nodes.registerType('lease-holder', function (this: any, def: any) {
+        r.nodes.createNode(this, def);
+        // Like the package's nodes: the config node is looked up when the node starts (Node-RED no longer
+        // finds it by id while stopping), its journal when needed.
+        const config = r.nodes.getNode(def.journal) as unknown as OrderJournalConfigNode;
+        this.on('close', (_removed: boolean, done: () => void) => {
+          Promise.resolve().then(() => config.getJournal().releaseLease('poll', 'me')).then(() => done(), (e: Error) => { failures.push(e.message); done(); });
+        });
+      });
+    };
+    await load(leaseHolder, [{ id: 'j1', type: 'order-journal' }, { id: 'n1', type: 'lease-holder', journal: 'j1' }]);
+    (await journalNode().getJournal().acquireLease('poll', 'me', 60_000)).should.be.true();
+    await helper.unload();
+    failures.should.eql([]);
+    const again = SqliteJournal.open(path.join(userDir, 'shopify-d365-journal.sqlite'));
+    (await again.acquireLease('poll', 'someone-else', 60_000)).should.be.true();
+    await again.close();
+  });
+
   it('closes the database when the flow stops', async () => {
     await load(orderJournalNode, [{ id: 'j1', type: 'order-journal' }]);
     const node = journalNode();
