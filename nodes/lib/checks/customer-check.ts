@@ -3,7 +3,8 @@ import type { CheckOutcome } from '../node-red/check-node';
 import type { BcCustomer, D365Lookups } from '../d365/lookups';
 import { normEmail, normName, normPhone, normTaxId } from '../d365/lookups';
 import { lookupFailure, retryableOrThrow } from '../d365/lookups-errors';
-import { isThenable } from '../node-red/types';
+import { andThen, isThenable } from '../node-red/types';
+import type { Maybe } from '../node-red/types';
 import type { CustomerRules, CustomerStrategyName } from './customer-rules';
 
 export const CUSTOMER_CHECK = 'd365-customer-matcher';
@@ -11,10 +12,6 @@ export const CUSTOMER_CHECK = 'd365-customer-matcher';
 export type CustomerLookups = Pick<D365Lookups, 'customersByEmail' | 'customersByPhone' | 'customersByNumber' |
   'customersByTaxId' | 'customersByName' | 'customersByCustomField' | 'createCustomer'>
   & Partial<Pick<D365Lookups, 'cachedCustomersByEmail' | 'cachedCustomersByNumber'>>;
-
-/** A value now, or later: a warm cache answers now, and the check then costs no promise. */
-type Maybe<T> = T | Promise<T>;
-const andThen = <T, U>(v: Maybe<T>, f: (t: T) => Maybe<U>): Maybe<U> => (isThenable(v) ? v.then(f) : f(v));
 
 export interface CustomerContext {
   lookups: CustomerLookups;

@@ -3,7 +3,8 @@ import type { CheckOutcome } from '../node-red/check-node';
 import type { BcItem, BcItemVariant, D365Lookups } from '../d365/lookups';
 import { normCode } from '../d365/lookups';
 import { retryableOrThrow } from '../d365/lookups-errors';
-import { isThenable } from '../node-red/types';
+import { andThen, isThenable } from '../node-red/types';
+import type { Maybe } from '../node-red/types';
 import { SKU_STRATEGY_LABELS, normalizeSku } from './sku-rules';
 import type { SkuRules, SkuStrategyName } from './sku-rules';
 
@@ -12,9 +13,6 @@ export const SKU_CHECK = 'd365-sku-validator';
 export type SkuLookups = Pick<D365Lookups, 'itemsByNumber' | 'itemsByGtin' | 'itemsByCustomField' | 'variantsOfItems'>
   & Partial<Pick<D365Lookups, 'cachedItemsByNumber' | 'cachedVariantsOfItems'>>;
 
-/** A value now, or later: a warm cache answers now, and the check then costs no promise. */
-type Maybe<T> = T | Promise<T>;
-const andThen = <T, U>(v: Maybe<T>, f: (t: T) => Maybe<U>): Maybe<U> => (isThenable(v) ? v.then(f) : f(v));
 const itemsOf = (l: SkuLookups, numbers: string[]) => l.cachedItemsByNumber?.(numbers) ?? l.itemsByNumber(numbers);
 const variantsOf = (l: SkuLookups, numbers: string[]) => l.cachedVariantsOfItems?.(numbers) ?? l.variantsOfItems(numbers);
 /** Items and variants of the same numbers, together. */

@@ -36,6 +36,12 @@ export function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
   return typeof (v as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
+/** A value now, or later: a warm cache answers now, and a check then costs no promise. */
+export type Maybe<T> = T | Promise<T>;
+
+/** `f` applied to `v`: at once when `v` is a value, after it when it is a promise. */
+export const andThen = <T, U>(v: Maybe<T>, f: (t: T) => Maybe<U>): Maybe<U> => (isThenable(v) ? v.then(f) : f(v));
+
 export function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
