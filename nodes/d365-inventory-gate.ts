@@ -8,7 +8,7 @@ import { GateConfig } from './lib/inventory/gate-settings';
 import { StockReader } from './lib/inventory/stock';
 import { journalFromConfig } from './lib/journal/config-node';
 import { wireCheckNode } from './lib/node-red/check-node';
-import { onInput } from './lib/node-red/types';
+import { inputHandler } from './lib/node-red/types';
 import type { Done, InputHandler, Send } from './lib/node-red/types';
 
 const TYPE = 'd365-inventory-gate';
@@ -60,9 +60,8 @@ export = function (RED: NodeAPI) {
       },
     });
     const status = wireCheckNode(facade, TYPE, cfg.mode, (order, msg) => gate.check(order, msg));
-    // The release handler, registered through onInput (done on every path) but called only for its topics.
-    let release: InputHandler | undefined;
-    onInput({ on: (_event: string, h: InputHandler) => { release = h; } } as unknown as Node, async (msg: NodeMessageInFlow, send) => {
+    // Cancellations and refunds: done on every path, like any onInput handler.
+    const release = inputHandler(async (msg: NodeMessageInFlow, send) => {
       const topic = String(msg.topic ?? '');
       const r = await gate.release(topic, msg as unknown as OrderMessage);
       released += r.released;
@@ -70,7 +69,7 @@ export = function (RED: NodeAPI) {
       send([msg, null]);
     }, (err) => status.fail(err.message));
     // Orders go straight to the check runtime's handler (it calls done itself): no extra promise per order.
-    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => (RELEASE_TOPICS.has(String(msg.topic ?? '')) ? release! : check!)(msg, send, done));
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => (RELEASE_TOPICS.has(String(msg.topic ?? '')) ? release : check!)(msg, send, done));
   }
   RED.nodes.registerType(TYPE, D365InventoryGate);
 };

@@ -61,8 +61,8 @@ export class InventoryGate {
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: 'the order is cancelled; its reservation (if any) was released' }] };
     }
     const built = demandLines(order, msg.erp);
-    // The reads in one go (with a group-committing journal they share one turn): the order's state, its
-    // own reservation, and other orders' reservations where the strategy looks first (usually all it needs).
+    // The order's state and its own reservation in one go (with a group-committing journal, one turn);
+    // other orders' reservations are read once the stock figures, and when they were read, are known.
     const [rec, ownRows] = await Promise.all([this.d.journal.getOrder(shop, String(order.id)), this.d.journal.reservationsOf(key)]);
     if (rec && NOT_RESERVABLE.has(rec.state)) {
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: `the order is ${rec.state} in the journal: ${rec.state === 'cancelled' ? 'nothing to promise' : 'its units count as D365 sales-order demand'}, so nothing was reserved` }] };
@@ -215,7 +215,10 @@ const readAtOf = (stock: ReadonlyMap<string, ItemStock>, item: string): number =
 /** An order's reservation rows by item + location. */
 function placeMap(rows: readonly { item: string; location: string; quantity: number }[]): Map<string, number> {
   const m = new Map<string, number>();
-  for (const r of rows) m.set(placeKey(r.item, r.location), (m.get(placeKey(r.item, r.location)) ?? 0) + r.quantity);
+  for (const r of rows) {
+    const k = placeKey(r.item, r.location);
+    m.set(k, (m.get(k) ?? 0) + r.quantity);
+  }
   return m;
 }
 

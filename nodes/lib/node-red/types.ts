@@ -5,11 +5,17 @@ export type Send = (msg: NodeMessage | (NodeMessage | NodeMessage[] | null)[]) =
 export type Done = (err?: Error) => void;
 export type InputHandler = (msg: NodeMessageInFlow, send: Send, done: Done) => void;
 
-/** Registers an input handler (synchronous or async) that always ends in done() or done(err), never an unhandled rejection.
- * The wrapper is a literal 3-parameter function: Node-RED counts handler.length to decide that done is used. */
+/** Registers an input handler (synchronous or async) that always ends in done() or done(err), never an unhandled rejection. */
 export function onInput(node: Node, handler: (msg: NodeMessageInFlow, send: Send) => Promise<void> | void,
   onError?: (err: Error) => void): void {
-  node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
+  node.on('input', inputHandler(handler, onError));
+}
+
+/** The handler onInput registers, for a node that routes its input to several of them.
+ * A literal 3-parameter function: Node-RED counts handler.length to decide that done is used. */
+export function inputHandler(handler: (msg: NodeMessageInFlow, send: Send) => Promise<void> | void,
+  onError?: (err: Error) => void): InputHandler {
+  return (msg: NodeMessageInFlow, send: Send, done: Done) => {
     let p: Promise<void> | void;
     try {
       p = handler(msg, send);
@@ -29,7 +35,7 @@ export function onInput(node: Node, handler: (msg: NodeMessageInFlow, send: Send
       onError?.(err);
       done(err);
     });
-  });
+  };
 }
 
 export function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
