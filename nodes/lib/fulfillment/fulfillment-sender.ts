@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { formatZodError } from '../contract';
 import type { FindingInput } from '../contract';
 import type { OrderJournal, OrderRecord } from '../journal/journal';
-import { backoffDelay, sleep as realSleep } from '../http/backoff';
 import type { ShopifyAdminApi } from '../shopify/admin-api';
 import { KeyedQueue } from '../writer/keyed-queue';
+import { withRetry } from '../writer/retry';
 import { allocate, legacyId } from './allocate';
 import type { FulfillmentOrderInfo, ShippedLine } from './allocate';
 
@@ -119,7 +119,7 @@ export class FulfillmentSender {
     try {
       // Shipments of one order one at a time (one poll can emit several; a repeat may overlap the first).
       const p = parsed.data;
-      return await this.queue.run(p.shipment.externalDocumentNumber || p.externalDocumentNumber || p.shipment.number, () => this.withRetry(p));
+      return await this.queue.run(p.shipment.externalDocumentNumber || p.externalDocumentNumber || p.shipment.number, () => this.sendWithRetry(p));
     } catch (e) {
       const f = shopifyFailure(e, this.d.settings.attempts);
       if (!f) throw e;
@@ -132,20 +132,13 @@ export class FulfillmentSender {
    * top (order, journal marker, remaining quantities, fulfillments), so what an earlier attempt created
    * (a lost answer) is recognised and not created again. Permanent failures are not repeated.
    */
-  private async withRetry(p: ShipmentPayload): Promise<SenderResult> {
+  private async sendWithRetry(p: ShipmentPayload): Promise<SenderResult> {
     const { attempts, retryBaseMs } = this.d.settings;
-    const wait = this.d.sleep ?? realSleep;
     const seen: Attempts = { created: false };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const r = await this.run(p, seen);
-        // Recovered what an earlier attempt of this send created: that is this send's fulfillment, not a repeat.
-        return r.ok && r.action === 'exists' && seen.created ? { ...r, action: 'fulfilled' } : r;
-      } catch (e) {
-        if (!shopifyFailure(e)?.retryable || attempt + 1 >= attempts) throw e;
-        await wait(backoffDelay(attempt, retryBaseMs, retryBaseMs * 30));
-      }
-    }
+    const r = await withRetry({ attempts, baseMs: retryBaseMs, sleep: this.d.sleep, retryable: (e) => shopifyFailure(e)?.retryable === true },
+      () => this.run(p, seen));
+    // Recovered what an earlier attempt of this send created: that is this send's fulfillment, not a repeat.
+    return r.ok && r.action === 'exists' && seen.created ? { ...r, action: 'fulfilled' } : r;
   }
 
   private async run(p: ShipmentPayload, seen: Attempts): Promise<SenderResult> {
