@@ -115,6 +115,7 @@ export class WebhookIntake {
     Promise<{ replayed: number; expired: EventRecordSummary[] }> {
     const pageSize = o.pageSize ?? 500;
     const oldest = o.windowMs === undefined ? -Infinity : receivedBefore - o.windowMs;
+    const mine = shop.toLowerCase();
     let replayed = 0;
     const expired: EventRecordSummary[] = [];
     let after = 0;
@@ -122,7 +123,7 @@ export class WebhookIntake {
       const page = await this.opts.journal.unemittedEvents(pageSize, after);
       for (const e of page) {
         after = e.seq;
-        if (e.shop !== shop.toLowerCase() || e.receivedAt >= receivedBefore) continue;
+        if (e.shop !== mine || e.receivedAt >= receivedBefore) continue;
         if (e.receivedAt < oldest) {
           await this.opts.journal.markEmitted(e.seq);
           expired.push({ seq: e.seq, topic: e.topic, resourceId: e.resourceId, receivedAt: e.receivedAt });
