@@ -24,13 +24,8 @@ export class Semaphore {
     };
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return holding(() => this.acquire(), fn);
   }
 
   get inFlight(): number {
@@ -40,5 +35,15 @@ export class Semaphore {
   /** Highest number of slots ever held at once (for tests and the benchmark). */
   get peakInFlight(): number {
     return this.peak;
+  }
+}
+
+/** Runs fn while holding what `acquire` grants (a slot, a window place), released however fn ends. */
+export async function holding<T>(acquire: () => Promise<() => void>, fn: () => Promise<T>): Promise<T> {
+  const release = await acquire();
+  try {
+    return await fn();
+  } finally {
+    release();
   }
 }

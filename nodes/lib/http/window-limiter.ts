@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { holding } from './semaphore';
 
 /**
  * A per-client request budget as Business Central enforces it: at most `requestsPerWindow` requests in any
@@ -70,13 +71,8 @@ export class WindowLimiter {
     });
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return holding(() => this.acquire(), fn);
   }
 
   /** Nobody starts for `ms` (the server said Retry-After, or throttled us): one request's 429 holds back all. */
