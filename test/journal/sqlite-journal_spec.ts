@@ -65,6 +65,8 @@ describe('SqliteJournal', function () {
       // synchronous is per connection: check the journal's own. NORMAL: COMMIT does not fsync; the
       // journal fdatasyncs the WAL itself before settling (group-commit_spec tests that part).
       ((opened[0] as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true }) as number).should.equal(1);
+      // Savepoint undo pages in memory (2), not in a temporary file per group commit.
+      ((opened[0] as unknown as { db: Database.Database }).db.pragma('temp_store', { simple: true }) as number).should.equal(2);
     });
 
     it('upgrades a version-1 file in place: its reservations keep counting', async () => {
@@ -79,6 +81,26 @@ describe('SqliteJournal', function () {
       (await j.reservedQuantity('A', 'MAIN')).should.equal(2);
       (await j.handOver('o1')).should.equal(2);
       (await j.reservationsOf('o1')).should.eql([]);
+    });
+
+    it('upgrades a version-2 file: open and handed-over reservations are carried into the totals', async () => {
+      const file = path.join(dir, 'v2.sqlite');
+      const db = new Database(file);
+      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+      for (const m of MIGRATIONS.slice(0, 2)) db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0), (2, 0)').run();
+      const row = db.prepare('INSERT INTO reservations (order_key, item, location, quantity, handed_at) VALUES (?, ?, ?, ?, ?)');
+      row.run('o1', 'A', 'MAIN', 2, null);
+      row.run('o2', 'A', 'MAIN', 3, 1_770_000_000_500);
+      row.run('o3', 'A', 'MAIN', 4, 1_770_000_001_020);
+      db.close();
+      const j = open(file, { now: () => 1_770_000_002_000 });
+      (await j.reservedQuantity('A', 'MAIN', 0)).should.equal(9);
+      (await j.reservedQuantity('A', 'MAIN', 1_770_000_000_499)).should.equal(9);
+      (await j.reservedQuantity('A', 'MAIN', 1_770_000_000_500)).should.equal(6);
+      (await j.reservedQuantity('A', 'MAIN', 1_770_000_001_019)).should.equal(6);
+      (await j.reservedQuantity('A', 'MAIN', 1_770_000_001_020)).should.equal(2);
+      (await j.reservedQuantity('A', 'MAIN')).should.equal(2);
     });
 
     it('refuses a file written by a newer schema, with a clear error', async () => {
@@ -393,6 +415,47 @@ describe('SqliteJournal', function () {
           await j.close();
         }
       }), { numRuns: 150 });
+    });
+
+    it('answers "reserved for stock read at t" from its totals exactly as a sum over the rows would (property)', async () => {
+      // The totals (open units; handed-over units per 1 s and 50 ms slot) must agree with the rows for
+      // any read time, across slot and second boundaries, partial releases of handed-over rows and the
+      // sweep of old ones.
+      const items = ['A', 'B'];
+      const locations = ['L1', 'L2'];
+      const lineArb = fc.record({ item: fc.constantFrom(...items), location: fc.constantFrom(...locations), quantity: fc.integer({ min: 1, max: 5 }) });
+      const orders = ['o1', 'o2', 'o3', 'o4'];
+      const opArb = fc.oneof(
+        fc.record({ kind: fc.constant('reserve' as const), order: fc.constantFrom(...orders), lines: fc.array(lineArb, { minLength: 1, maxLength: 3 }) }),
+        fc.record({ kind: fc.constant('handOver' as const), order: fc.constantFrom(...orders) }),
+        fc.record({ kind: fc.constant('release' as const), order: fc.constantFrom(...orders), partial: fc.option(fc.array(lineArb, { maxLength: 2 }), { nil: undefined }) }),
+        // Small steps cross 50 ms slots, larger ones seconds; the largest passes HANDED_OVER_KEEP_MS (the sweep).
+        fc.record({ kind: fc.constant('wait' as const), ms: fc.oneof(fc.integer({ min: 1, max: 120 }), fc.integer({ min: 900, max: 2500 }), fc.constant(HANDED_OVER_KEEP_MS)) }),
+      );
+      await fc.assert(fc.asyncProperty(fc.array(opArb, { maxLength: 30 }), fc.array(fc.integer({ min: -3000, max: 200 }), { minLength: 3, maxLength: 6 }), async (ops, readOffsets) => {
+        const c = clock(1_770_000_000_000 + 37);
+        const j = SqliteJournal.open(':memory:', { now: c.now });
+        const db = (j as unknown as { db: Database.Database }).db;
+        const bySum = db.prepare('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE item = ? AND location = ? AND (handed_at IS NULL OR handed_at > ?)');
+        try {
+          for (const op of ops) {
+            if (op.kind === 'reserve') await j.reserve(op.order, op.lines.map((l) => ({ ...l, limit: 1000 })));
+            else if (op.kind === 'handOver') await j.handOver(op.order);
+            else if (op.kind === 'release') await j.release(op.order, op.partial);
+            else c.t += op.ms;
+            for (const i of items) {
+              for (const l of locations) {
+                for (const off of readOffsets) {
+                  const readAt = c.t + off;
+                  (await j.reservedQuantity(i, l, readAt)).should.equal((bySum.get(i, l, readAt) as { q: number }).q, `${i}@${l} read at now${off}`);
+                }
+              }
+            }
+          }
+        } finally {
+          await j.close();
+        }
+      }), { numRuns: 120 });
     });
   });
 

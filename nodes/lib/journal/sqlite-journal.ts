@@ -136,6 +136,10 @@ export class SqliteJournal implements OrderJournal {
       // under steady load the WAL is never fully copied and never restarts; a COMMIT-time checkpoint
       // every WAL_RESTART_PAGES (~64 MB) copies the few frames left, after which the WAL restarts.
       if (!memory) db.pragma(`wal_autocheckpoint = ${WAL_RESTART_PAGES}`);
+      // Each write of a group commit runs in a savepoint, whose undo copies of the pages it touches go
+      // to a temporary file by default: a write() per page per operation, half the CPU of a busy gate.
+      // They are needed only until RELEASE, never after a crash, so memory is enough.
+      db.pragma('temp_store = MEMORY');
     } catch (e) {
       db.close();
       throw new Error(`order journal: cannot open ${file}: ${(e as Error).message}`);
@@ -383,7 +387,7 @@ export class SqliteJournal implements OrderJournal {
       const shortfalls: ReserveResult['shortfalls'] = [];
       for (const w of wanted.values()) {
         if (w.quantity === 0) continue;
-        const others = (this.s.reservedByOthers.get({ item: w.item, location: w.location, orderKey, readAt: w.stockReadAt }) as { q: number }).q;
+        const others = this.reserved(w.item, w.location, w.stockReadAt, orderKey);
         if (others + w.quantity > w.limit) {
           shortfalls.push({ item: w.item, location: w.location, requested: w.quantity, available: Math.max(0, w.limit - others) });
         }
@@ -423,12 +427,23 @@ export class SqliteJournal implements OrderJournal {
       const total = (this.s.reservedOpenByOrder.get(orderKey) as { q: number }).q;
       this.s.handOver.run(now, orderKey);
       this.s.dropHandedBefore.run(now - HANDED_OVER_KEEP_MS);
+      for (const width of [1000, 50]) this.s.dropHandedSlotsBefore.run(width, Math.floor((now - HANDED_OVER_KEEP_MS) / width));
       return total;
     });
   }
 
   reservedQuantity(item: string, location: string, stockReadAt?: number): Promise<number> {
-    return this.run(() => (this.s.reservedTotal.get({ item, location, readAt: stockReadAt ?? this.now() }) as { q: number }).q);
+    return this.run(() => this.reserved(item, location, stockReadAt ?? this.now()));
+  }
+
+  /** Units reserved at item + location that a stock figure read at `readAt` does not include (less the order's own). */
+  private reserved(item: string, location: string, readAt: number, exceptOrder?: string): number {
+    const at = { item, location, readAt, readSecond: Math.floor(readAt / 1000), readSlot: Math.floor(readAt / 50) };
+    const total = (this.s.reservedTotal.get(at) as { q: number }).q;
+    const own = exceptOrder === undefined ? 0 : (this.s.reservedOwn.get({ ...at, orderKey: exceptOrder }) as { q: number }).q;
+    // Totals kept by adding and subtracting REAL quantities can carry float dust (0.1 + 0.2 − 0.2);
+    // quantities in D365 have at most 5 decimals.
+    return Math.round((total - own) * 1e5) / 1e5;
   }
 
   reservationsOf(orderKey: string): Promise<{ item: string; location: string; quantity: number }[]> {
@@ -698,19 +713,27 @@ function prepare(db: Database.Database) {
     touchOrder: p('UPDATE orders SET updated_at = ? WHERE shop = ? AND order_id = ?'),
     insertHistory: p('INSERT INTO order_history (shop, order_id, at, event, detail) VALUES (?, ?, ?, ?, ?)'),
 
-    // A handed-over row counts only for a stock figure read before the handover (D365 did not show it yet).
-    // Two index ranges (open rows, then rows handed over after the read) instead of one OR that would
-    // walk every handed-over row of a busy item.
-    reservedByOthers: p(`SELECT
-      (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE item = @item AND location = @location AND handed_at IS NULL AND order_key <> @orderKey)
-      + (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE item = @item AND location = @location AND handed_at > @readAt AND order_key <> @orderKey) AS q`),
+    // A handed-over row counts only for a stock figure read before the handover (D365 did not show it
+    // yet). From the totals the triggers keep (migration 3): open units; units handed over in the
+    // seconds after the one the stock was read in; in that second's 50 ms slots after the read's; and
+    // the rows of the read's own slot handed over after it.
+    reservedTotal: p(`SELECT
+      COALESCE((SELECT quantity FROM reservation_open WHERE item = @item AND location = @location), 0)
+      + (SELECT COALESCE(SUM(quantity), 0) FROM reservation_handed WHERE item = @item AND location = @location
+           AND width = 1000 AND slot > @readSecond)
+      + (SELECT COALESCE(SUM(quantity), 0) FROM reservation_handed WHERE item = @item AND location = @location
+           AND width = 50 AND slot > @readSlot AND slot < (@readSecond + 1) * 20)
+      + (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE item = @item AND location = @location
+           AND handed_at > @readAt AND handed_at < (@readSlot + 1) * 50) AS q`),
+    /** The part of reservedTotal that is the order's own. */
+    reservedOwn: p(`SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = @orderKey AND item = @item AND location = @location
+      AND (handed_at IS NULL OR handed_at > @readAt)`),
     reservedByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ?'),
     reservedOpenByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ? AND handed_at IS NULL'),
-    reservedTotal: p(`SELECT
-      (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE item = @item AND location = @location AND handed_at IS NULL)
-      + (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE item = @item AND location = @location AND handed_at > @readAt) AS q`),
     handOver: p('UPDATE reservations SET handed_at = ? WHERE order_key = ? AND handed_at IS NULL'),
     dropHandedBefore: p('DELETE FROM reservations WHERE handed_at IS NOT NULL AND handed_at < ?'),
+    // Slots wholly before the cut-off: their rows are gone (the trigger took them to zero).
+    dropHandedSlotsBefore: p('DELETE FROM reservation_handed WHERE width = ? AND slot < ?'),
     reservation: p('SELECT quantity FROM reservations WHERE order_key = ? AND item = ? AND location = ?'),
     reservationsOf: p('SELECT item, location, quantity FROM reservations WHERE order_key = ? AND handed_at IS NULL ORDER BY item, location'),
     insertReservation: p('INSERT INTO reservations (order_key, item, location, quantity) VALUES (?, ?, ?, ?)'),

@@ -98,6 +98,66 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX reservations_handed ON reservations (handed_at) WHERE handed_at IS NOT NULL;
     `,
   },
+  {
+    // What the gate asks per item + location ("how much do others hold?") summed every row handed over
+    // since the stock was read: at Black-Friday rates thousands of rows per question. Triggers keep
+    // totals instead: open units per item + location, and units handed over per item + location in
+    // slots of 1 s and of 50 ms (HANDED_SLOT_MS), so a question sums whole seconds, then the 50 ms
+    // slots of the second the stock was read in, then only the rows of its 50 ms slot.
+    version: 3,
+    sql: `
+      CREATE TABLE reservation_open (
+        item TEXT NOT NULL,
+        location TEXT NOT NULL,
+        quantity REAL NOT NULL,
+        PRIMARY KEY (item, location)
+      ) WITHOUT ROWID;
+      CREATE TABLE reservation_handed (
+        item TEXT NOT NULL,
+        location TEXT NOT NULL,
+        width INTEGER NOT NULL,                     -- ms per slot: 1000 or 50
+        slot INTEGER NOT NULL,                      -- handed_at / width
+        quantity REAL NOT NULL,
+        PRIMARY KEY (item, location, width, slot)
+      ) WITHOUT ROWID;
+      CREATE INDEX reservation_handed_expiry ON reservation_handed (width, slot);
+
+      CREATE TRIGGER reservations_count_insert AFTER INSERT ON reservations BEGIN
+        INSERT INTO reservation_open (item, location, quantity) SELECT NEW.item, NEW.location, NEW.quantity WHERE NEW.handed_at IS NULL
+          ON CONFLICT (item, location) DO UPDATE SET quantity = quantity + excluded.quantity;
+        INSERT INTO reservation_handed (item, location, width, slot, quantity)
+          SELECT NEW.item, NEW.location, w.column1, NEW.handed_at / w.column1, NEW.quantity FROM (VALUES (1000), (50)) AS w WHERE NEW.handed_at IS NOT NULL
+          ON CONFLICT (item, location, width, slot) DO UPDATE SET quantity = quantity + excluded.quantity;
+      END;
+      CREATE TRIGGER reservations_count_delete AFTER DELETE ON reservations BEGIN
+        UPDATE reservation_open SET quantity = quantity - OLD.quantity
+          WHERE OLD.handed_at IS NULL AND item = OLD.item AND location = OLD.location;
+        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
+          WHERE OLD.handed_at IS NOT NULL AND item = OLD.item AND location = OLD.location AND width = 1000 AND slot = OLD.handed_at / 1000;
+        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
+          WHERE OLD.handed_at IS NOT NULL AND item = OLD.item AND location = OLD.location AND width = 50 AND slot = OLD.handed_at / 50;
+      END;
+      CREATE TRIGGER reservations_count_update AFTER UPDATE ON reservations BEGIN
+        UPDATE reservation_open SET quantity = quantity - OLD.quantity
+          WHERE OLD.handed_at IS NULL AND item = OLD.item AND location = OLD.location;
+        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
+          WHERE OLD.handed_at IS NOT NULL AND item = OLD.item AND location = OLD.location AND width = 1000 AND slot = OLD.handed_at / 1000;
+        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
+          WHERE OLD.handed_at IS NOT NULL AND item = OLD.item AND location = OLD.location AND width = 50 AND slot = OLD.handed_at / 50;
+        INSERT INTO reservation_open (item, location, quantity) SELECT NEW.item, NEW.location, NEW.quantity WHERE NEW.handed_at IS NULL
+          ON CONFLICT (item, location) DO UPDATE SET quantity = quantity + excluded.quantity;
+        INSERT INTO reservation_handed (item, location, width, slot, quantity)
+          SELECT NEW.item, NEW.location, w.column1, NEW.handed_at / w.column1, NEW.quantity FROM (VALUES (1000), (50)) AS w WHERE NEW.handed_at IS NOT NULL
+          ON CONFLICT (item, location, width, slot) DO UPDATE SET quantity = quantity + excluded.quantity;
+      END;
+
+      INSERT INTO reservation_open (item, location, quantity)
+        SELECT item, location, SUM(quantity) FROM reservations WHERE handed_at IS NULL GROUP BY item, location;
+      INSERT INTO reservation_handed (item, location, width, slot, quantity)
+        SELECT item, location, w.column1, handed_at / w.column1, SUM(quantity) FROM reservations, (VALUES (1000), (50)) AS w
+        WHERE handed_at IS NOT NULL GROUP BY item, location, w.column1, handed_at / w.column1;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
