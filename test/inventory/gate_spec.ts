@@ -5,6 +5,15 @@ import { StockReader } from '../../nodes/lib/inventory/stock';
 import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
 import type { OrderMessage } from '../../nodes/lib/contract';
 import { FakeStockApi, orderWith } from './fakes';
+import type { ReservationTx } from '../../nodes/lib/journal/journal';
+
+/** Reports each reservation method the gate calls inside the journal's transactions (name, arguments). */
+function spyTx(journal: SqliteJournal, seen: (method: keyof ReservationTx, args: unknown[]) => void): void {
+  const orig = journal.reservationTransaction.bind(journal);
+  journal.reservationTransaction = (fn) => orig((tx) => fn(new Proxy(tx, {
+    get: (t, m: keyof ReservationTx) => (...a: unknown[]) => { seen(m, a); return (t[m] as (...x: unknown[]) => unknown)(...a); },
+  })));
+}
 
 // The gate's orchestration over a real SqliteJournal (':memory:') and a fake D365 stock source.
 const SHOP = 'demo-shop.myshopify.com';
@@ -70,10 +79,7 @@ describe('InventoryGate', () => {
     const o = orderWith(1, [{ sku: 'A', item: 'A', quantity: 2 }]);
     codes(await check(g, o)).should.eql([]);
     const writes: string[] = [];
-    for (const m of ['reserve', 'setCursor'] as const) {
-      const orig = journal[m].bind(journal) as (...a: unknown[]) => Promise<unknown>;
-      (journal as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => { writes.push(m); return orig(...a); };
-    }
+    spyTx(journal, (m) => { if (m === 'reserve' || m === 'setCursor') writes.push(m); });
     const again = await check(g, o);
     codes(again).should.eql([]);
     again.erp!.lines!.map((l) => l.locationCode).should.eql(['EAST']);
@@ -91,8 +97,7 @@ describe('InventoryGate', () => {
     api.set('A', 'EAST', 1); api.set('A', 'WEST', 10); api.set('B', 'EAST', 10); api.set('B', 'WEST', 10);
     const g = gate({ strategy: 'split' });
     const asked: string[] = [];
-    const orig = journal.reservedQuantity.bind(journal);
-    journal.reservedQuantity = (item: string, location: string) => { asked.push(`${item}@${location}`); return orig(item, location); };
+    spyTx(journal, (m, a) => { if (m === 'reservedQuantity') asked.push(`${String(a[0])}@${String(a[1])}`); });
     const r = await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 2 }, { sku: 'B', item: 'B', quantity: 1 }]));
     codes(r).should.eql([]);
     r.erp!.lines!.map((l) => l.locationCode).should.eql(['WEST', 'EAST']);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErpLine, Refund, ShopifyId, formatZodError } from '../contract';
 import type { Erp, FindingInput, Order, OrderMessage } from '../contract';
-import type { OrderJournal, ReservationLine } from '../journal/journal';
+import type { OrderJournal, ReservationLine, ReservationTx } from '../journal/journal';
 import type { CheckOutcome } from '../node-red/check-node';
 import { d365Unavailable } from '../checks/price-lookup';
 import { allocate } from './allocate';
@@ -19,8 +19,6 @@ export interface GateDeps {
   journal: OrderJournal;
   /** The D365 connection's dry-run switch, read per order: decide where lines would ship from, reserve nothing. */
   dryRun?: () => boolean;
-  /** Attempts when another order wins a race for the same units between reading and reserving. */
-  attempts?: number;
 }
 
 /** Where the gate files which line went to which item and location, so a refund can release by line. */
@@ -28,6 +26,8 @@ export const lineMapCursor = (key: string): string => `inventory-gate:lines:${ke
 
 const LineMap = z.array(z.object({ lineItemId: z.string(), item: z.string(), location: z.string(), quantity: z.number() }));
 type LineMap = z.infer<typeof LineMap>;
+/** What a cancellation needs of orders/cancelled: the order id. */
+const CancelledOrder = z.looseObject({ id: ShopifyId });
 
 /** Journal states in which the order already is D365 demand (or never will be): nothing to reserve. */
 const NOT_RESERVABLE = new Set(['creating', 'created', 'closed', 'cancelled']);
@@ -46,11 +46,7 @@ export interface ReleaseResult {
  * an all-or-nothing reservation in the journal, and releases on cancellation/refund.
  */
 export class InventoryGate {
-  private readonly attempts: number;
-
-  constructor(private readonly d: GateDeps) {
-    this.attempts = d.attempts ?? 3;
-  }
+  constructor(private readonly d: GateDeps) {}
 
   async check(order: Order, msg: OrderMessage): Promise<CheckOutcome> {
     const shop = msg.shopify?.shop;
@@ -61,96 +57,83 @@ export class InventoryGate {
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: 'the order is cancelled; its reservation (if any) was released' }] };
     }
     const built = demandLines(order, msg.erp);
-    // The order's state and its own reservation in one go (with a group-committing journal, one turn);
-    // other orders' reservations are read once the stock figures, and when they were read, are known.
-    const [rec, ownRows] = await Promise.all([this.d.journal.getOrder(shop, String(order.id)), this.d.journal.reservationsOf(key)]);
-    if (rec && NOT_RESERVABLE.has(rec.state)) {
-      return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: `the order is ${rec.state} in the journal: ${rec.state === 'cancelled' ? 'nothing to promise' : 'its units count as D365 sales-order demand'}, so nothing was reserved` }] };
-    }
-    if ('notChecked' in built) return notChecked(built.notChecked);
-    if (built.findings.length) return { findings: built.findings };
-    const { lines } = built;
-
-    const numbers = new Set(lines.map((l) => l.item.split(':')[0]!));
-    let own = placeMap(ownRows);
+    const numbers = new Set('lines' in built ? built.lines.map((l) => l.item.split(':')[0]!) : []);
     let fresh: string[] = [];
-    for (let attempt = 1; ; attempt++) {
-      let stock: Map<string, ItemStock>;
+    for (;;) {
+      let stock: Map<string, ItemStock> | undefined;
       const before = this.d.stock.fetches;
-      try {
-        stock = await this.d.stock.read(numbers, fresh);
-      } catch (e) {
-        return { findings: [d365Unavailable(e, 'D365 stock lookup')] };
+      if (numbers.size) {
+        try {
+          stock = await this.d.stock.read(numbers, fresh);
+        } catch (e) {
+          return { findings: [d365Unavailable(e, 'D365 stock lookup')] };
+        }
       }
-      const alloc = await this.allocate(lines, stock, own);
-      // Figures close to zero (or short) from the cache are re-read once before promising or refusing.
-      const stale = [...alloc.tight].map((i) => i.split(':')[0]!).filter((n) => (stock.get(n)?.fetch ?? 0) <= before);
-      if (stale.length && !fresh.length) {
-        fresh = [...new Set(stale)];
-        continue;
-      }
-      if (alloc.blocked) return { findings: alloc.findings };
-      // A dry-run flow never creates the sales order whose writer would give the units back.
-      if (this.d.dryRun?.()) return { findings: [...alloc.findings, wouldReserve(alloc)], erp: { lines: withLocations(msg.erp!.lines!, alloc) } };
-      const outcome = { findings: alloc.findings, erp: { lines: withLocations(msg.erp!.lines!, alloc) } };
-      const filed = JSON.stringify(lineMap(lines, alloc));
-      // A re-checked order (orders/updated, a released hold) usually holds this very reservation
-      // already: writing it again would cost a commit and change nothing.
-      if (ownRows.length && sameReservation(ownRows, alloc.reservations)) {
-        if (await this.d.journal.getCursor(lineMapCursor(key)) !== filed) await this.d.journal.setCursor(lineMapCursor(key), filed);
-        return outcome;
-      }
-      const r = await this.d.journal.reserve(key, alloc.reservations.map((l) => ({ ...l, stockReadAt: readAtOf(stock, l.item) })));
-      if (r.ok) {
-        await this.d.journal.setCursor(lineMapCursor(key), filed);
-        return outcome;
-      }
-      // Another order reserved the same units between our read and our reservation: decide again.
-      if (attempt >= this.attempts) {
-        return {
-          findings: r.shortfalls.map((s) => ({
-            code: 'INSUFFICIENT_STOCK', severity: 'error' as const,
-            message: `item ${s.item}: ${s.requested} requested at ${s.location || '(blank location)'}, only ${s.available} left after orders reserved at the same moment`,
-          })),
-        };
-      }
-      fresh = [];
-      // Our own reservation is what the race is about: read it again with the rest.
-      own = placeMap(await this.d.journal.reservationsOf(key));
+      // Read, decide and reserve in one journal transaction: no other order can take the units between.
+      const step = await this.d.journal.reservationTransaction((tx) => this.decide(tx, shop, order, key, built, stock ?? new Map(), msg.erp, fresh.length === 0 ? before : undefined));
+      if (!('reread' in step)) return step;
+      fresh = step.reread;
     }
   }
 
   /**
-   * Allocates with the journal's reservations of other orders, reading only the places the strategy
-   * looks at: allocate() is pure, so it runs again with the figures it asked for until it asks for
-   * none it lacks (split and first stop at the first location that fits: usually one read per item).
+   * The gate's decision for one order, synchronously inside a journal transaction. `staleBefore`: a
+   * figure close to zero (or short) fetched before that fetch count is re-read once before promising
+   * or refusing — the answer is then `{ reread }` and nothing is written.
    */
-  private async allocate(lines: DemandLine[], stock: Map<string, ItemStock>, own: ReadonlyMap<string, number>): Promise<Allocation> {
-    // What other orders hold that the (possibly cached) D365 figure does not include yet.
-    const reserved = new Map<string, number>();
-    const { rules, journal } = this.d;
-    const figures = (item: string) => stock.get(item.split(':')[0]!)?.byKey.get(item);
-    const unstocked = new Set(lines.filter((l) => !figures(l.item)?.size).map((l) => l.item));
-    const stockedLocations = [...new Set(lines.flatMap((l) => [...(figures(l.item)?.keys() ?? [])]))];
-    for (;;) {
-      const missing = new Map<string, { item: string; location: string }>();
-      const alloc = allocate({
-        lines, rules, stockedLocations, unstocked,
-        place: (item, loc) => {
-          const k = placeKey(item, loc);
-          const total = reserved.get(k);
-          if (total === undefined) missing.set(k, { item, location: loc });
-          const f = figures(item)?.get(loc);
-          return {
-            inventory: f?.inventory ?? 0, onSalesOrders: f?.onSalesOrders ?? 0, safety: safetyStockOf(rules, item),
-            reservedByOthers: Math.max(0, (total ?? 0) - (own.get(k) ?? 0)),
-          };
-        },
-      });
-      if (!missing.size) return alloc;
-      const got = await Promise.all([...missing.values()].map((p) => journal.reservedQuantity(p.item, p.location, readAtOf(stock, p.item))));
-      [...missing.keys()].forEach((k, i) => reserved.set(k, got[i]!));
+  private decide(tx: ReservationTx, shop: string, order: Order, key: string, built: ReturnType<typeof demandLines>,
+    stock: Map<string, ItemStock>, erp: Erp | undefined, staleBefore: number | undefined): CheckOutcome | { reread: string[] } {
+    const state = tx.orderState(shop, String(order.id));
+    if (state && NOT_RESERVABLE.has(state)) {
+      return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: `the order is ${state} in the journal: ${state === 'cancelled' ? 'nothing to promise' : 'its units count as D365 sales-order demand'}, so nothing was reserved` }] };
     }
+    if ('notChecked' in built) return notChecked(built.notChecked);
+    if (built.findings.length) return { findings: built.findings };
+    const { lines } = built;
+    const ownRows = tx.reservationsOf(key);
+    const own = placeMap(ownRows);
+    const figures = (item: string) => stock.get(item.split(':')[0]!)?.byKey.get(item);
+    const reserved = new Map<string, number>();
+    const alloc = allocate({
+      lines, rules: this.d.rules,
+      stockedLocations: [...new Set(lines.flatMap((l) => [...(figures(l.item)?.keys() ?? [])]))],
+      unstocked: new Set(lines.filter((l) => !figures(l.item)?.size).map((l) => l.item)),
+      place: (item, loc) => {
+        // What other orders hold that the (possibly cached) D365 figure does not include yet.
+        const k = placeKey(item, loc);
+        let total = reserved.get(k);
+        if (total === undefined) reserved.set(k, total = tx.reservedQuantity(item, loc, readAtOf(stock, item)));
+        const f = figures(item)?.get(loc);
+        return {
+          inventory: f?.inventory ?? 0, onSalesOrders: f?.onSalesOrders ?? 0, safety: safetyStockOf(this.d.rules, item),
+          reservedByOthers: Math.max(0, total - (own.get(k) ?? 0)),
+        };
+      },
+    });
+    if (staleBefore !== undefined) {
+      const stale = [...new Set([...alloc.tight].map((i) => i.split(':')[0]!).filter((n) => (stock.get(n)?.fetch ?? 0) <= staleBefore))];
+      if (stale.length) return { reread: stale };
+    }
+    if (alloc.blocked) return { findings: alloc.findings };
+    // A dry-run flow never creates the sales order whose writer would give the units back.
+    if (this.d.dryRun?.()) return { findings: [...alloc.findings, wouldReserve(alloc)], erp: { lines: withLocations(erp!.lines!, alloc) } };
+    const outcome = { findings: alloc.findings, erp: { lines: withLocations(erp!.lines!, alloc) } };
+    const filed = JSON.stringify(lineMap(lines, alloc));
+    // A re-checked order (orders/updated, a released hold) usually holds this very reservation already.
+    if (!(ownRows.length && sameReservation(ownRows, alloc.reservations))) {
+      const r = tx.reserve(key, alloc.reservations.map((l) => ({ ...l, stockReadAt: readAtOf(stock, l.item) })));
+      // Cannot fail with the figures just read in this transaction; if it does, it says why.
+      if (!r.ok) {
+        return {
+          findings: r.shortfalls.map((sf) => ({
+            code: 'INSUFFICIENT_STOCK', severity: 'error' as const,
+            message: `item ${sf.item}: ${sf.requested} requested at ${sf.location || '(blank location)'}, only ${sf.available} left`,
+          })),
+        };
+      }
+    }
+    if (tx.getCursor(lineMapCursor(key)) !== filed) tx.setCursor(lineMapCursor(key), filed);
+    return outcome;
   }
 
   /**
@@ -161,7 +144,7 @@ export class InventoryGate {
     const shop = msg.shopify?.shop;
     if (!shop) throw new Error(`${topic}: msg.shopify.shop is missing, so the order's reservation cannot be found`);
     if (topic === 'orders/cancelled') {
-      const p = z.looseObject({ id: ShopifyId }).safeParse(msg.payload);
+      const p = CancelledOrder.safeParse(msg.payload);
       if (!p.success) throw new Error(`orders/cancelled: msg.payload is not a Shopify order: ${formatZodError(p.error)}`);
       const key = orderKey(shop, p.data.id);
       return { orderKey: key, released: await releaseOrder(this.d.journal, key) };
@@ -190,10 +173,11 @@ export class InventoryGate {
  * Releases all of an order's reservation and deletes its line map (one cursor row per order would
  * otherwise stay forever). Also used by the order writer once the order is D365 demand.
  */
-export async function releaseOrder(journal: OrderJournal, key: string): Promise<number> {
-  const released = await journal.release(key);
-  await journal.deleteCursor(lineMapCursor(key));
-  return released;
+export function releaseOrder(journal: OrderJournal, key: string): Promise<number> {
+  return journal.reservationTransaction((tx) => {
+    tx.deleteCursor(lineMapCursor(key));
+    return tx.release(key);
+  });
 }
 
 /**
@@ -201,10 +185,11 @@ export async function releaseOrder(journal: OrderJournal, key: string): Promise<
  * dropped. Stock figures the gate cached before this moment do not show the order as demand yet; for
  * them the units stay reserved (see OrderJournal.handOver), so nothing is promised twice.
  */
-export async function handOverOrder(journal: OrderJournal, key: string): Promise<number> {
-  const handed = await journal.handOver(key);
-  await journal.deleteCursor(lineMapCursor(key));
-  return handed;
+export function handOverOrder(journal: OrderJournal, key: string): Promise<number> {
+  return journal.reservationTransaction((tx) => {
+    tx.deleteCursor(lineMapCursor(key));
+    return tx.handOver(key);
+  });
 }
 
 const placeKey = (item: string, location: string) => `${item}\u0000${location}`;

@@ -18,6 +18,7 @@ export const StockRow = z.object({
   qtyOnSalesOrders: z.number().finite().default(0),
 });
 export type StockRow = z.infer<typeof StockRow>;
+const StockRows = z.array(StockRow);
 
 /** What D365 says about one item key at one location. */
 export interface StockFigure {
@@ -56,7 +57,7 @@ export async function readStockRows(bc: BcApi, filter?: string): Promise<StockRo
   const rows = await bc.list(AVAILABILITY_SET, {
     filter, select: ['itemNumber', 'variantCode', 'locationCode', 'inventory', 'qtyOnSalesOrders'],
   }, { api: COMPANION_API });
-  const parsed = z.array(StockRow).safeParse(rows);
+  const parsed = StockRows.safeParse(rows);
   if (!parsed.success) throw new Error(`D365 ${AVAILABILITY_SET} returned unexpected data: ${formatZodError(parsed.error)}`);
   return parsed.data;
 }

@@ -73,6 +73,20 @@ export interface ReservationLine {
 /** How long a handed-over reservation is kept: longer than any stock figure may be cached (1 h) plus slack. */
 export const HANDED_OVER_KEEP_MS = 65 * 60_000;
 
+/** The journal's reservation (and cursor) methods, synchronous, inside reservationTransaction; each does what its OrderJournal namesake does. */
+export interface ReservationTx {
+  /** The order's journal state (undefined: no record). */
+  orderState(shop: string, orderId: string): OrderState | undefined;
+  reserve(orderKey: string, lines: readonly ReservationLine[]): ReserveResult;
+  release(orderKey: string, quantities?: readonly { item: string; location: string; quantity: number }[]): number;
+  handOver(orderKey: string): number;
+  reservedQuantity(item: string, location: string, stockReadAt?: number): number;
+  reservationsOf(orderKey: string): { item: string; location: string; quantity: number }[];
+  getCursor(name: string): string | undefined;
+  setCursor(name: string, value: string): void;
+  deleteCursor(name: string): void;
+}
+
 export interface ReserveResult {
   ok: boolean;
   /** Lines that did not fit, with what was left for them. Nothing is reserved when ok is false. */
@@ -139,6 +153,12 @@ export interface OrderJournal {
   appendHistory(shop: string, orderId: string, event: string, detail?: string): Promise<void>;
 
   // --- inventory reservations -------------------------------------------------------------------
+  /**
+   * Runs `fn` with the reservation methods in one write transaction, synchronously (`fn` must not
+   * await): what it reads cannot change before what it writes is committed, so an allocation read
+   * and reserved in one call never races another order's. A throw rolls back its writes and rejects.
+   */
+  reservationTransaction<T>(fn: (tx: ReservationTx) => T): Promise<T>;
   /** All-or-nothing reservation of an order's lines (replaces that order's earlier reservation). */
   reserve(orderKey: string, lines: readonly ReservationLine[]): Promise<ReserveResult>;
   /** Releases an order's reservation (all lines, or only `quantities` per item+location), handed over or not. */

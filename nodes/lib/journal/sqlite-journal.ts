@@ -8,7 +8,7 @@ import { parseInstant } from './instant';
 import { HANDED_OVER_KEEP_MS, OrderState } from './journal';
 import type {
   EventRecord, HoldFilter, HoldRecord, OrderJournal, OrderRecord, RecordEventInput, RecordEventResult,
-  ReservationLine, ReserveResult,
+  ReservationLine, ReserveResult, ReservationTx,
 } from './journal';
 import { migrate } from './sqlite-migrations';
 import { decodeEvent, decodeHold, decodeOrder, encodeJson } from './sqlite-rows';
@@ -35,6 +35,16 @@ const RecordEventSchema = z.object({
 const quantity = z.number().finite().nonnegative();
 const ReservationLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity, limit: z.number().finite(), stockReadAt: z.number().finite().optional() });
 const ReleaseLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity });
+// Built once: a zod schema built per call costs more than the SQL it guards.
+const ReservationLines = z.array(ReservationLineSchema);
+const ReleaseLines = z.array(ReleaseLineSchema);
+const Documents = z.record(z.string(), z.string()).optional();
+const Text = z.string();
+const NonNegative = z.number().finite().nonnegative();
+const Positive = z.number().finite().positive();
+const Count = z.number().int().nonnegative();
+const OptionalInstant = z.number().finite().optional();
+const Resolution = z.enum(['released', 'discarded']);
 const OrderStateSchema = OrderState;
 const PutHoldSchema = z.object({
   id: nonEmpty,
@@ -78,6 +88,7 @@ export class SqliteJournal implements OrderJournal {
   private flushTimer: NodeJS.Immediate | undefined;
   private readonly transaction: Database.Transaction<(fn: () => void) => void>;
   private readonly savepoint: (fn: () => unknown) => unknown;
+  private readonly tx: ReservationTx;
   /** Write transactions committed so far; with group commit, often fewer than write calls. */
   commits = 0;
   /** WAL syncs so far (each one fdatasync); several commits made during one sync share the next. */
@@ -97,6 +108,7 @@ export class SqliteJournal implements OrderJournal {
     this.wal = file === ':memory:' ? undefined : `${path.resolve(file)}-wal`;
     if (this.wal) this.checkpointer = new Checkpointer(db, path.resolve(file), opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
     this.s = prepare(db);
+    this.tx = this.reservationMethods();
     this.transaction = db.transaction((fn: () => void) => fn());
     // Called inside the batch's transaction, better-sqlite3 makes this a SAVEPOINT … RELEASE.
     this.savepoint = db.transaction((fn: () => unknown) => fn());
@@ -319,7 +331,7 @@ export class SqliteJournal implements OrderJournal {
 
   pruneEvents(olderThanMs: number): Promise<number> {
     return this.write(() => {
-      check(z.number().finite().nonnegative(), 'prune age', olderThanMs);
+      check(NonNegative, 'prune age', olderThanMs);
       return this.s.pruneEvents.run(this.now() - olderThanMs).changes;
     });
   }
@@ -341,7 +353,7 @@ export class SqliteJournal implements OrderJournal {
       check(nonEmpty, 'shop', shop);
       check(nonEmpty, 'order id', orderId);
       check(OrderStateSchema, 'target state', to);
-      const documents = check(z.record(z.string(), z.string()).optional(), 'documents', change.documents);
+      const documents = check(Documents, 'documents', change.documents);
       const current = this.readOrder(shop, orderId);
       if (current ? !from.includes(current.state) : !from.includes(undefined)) return undefined;
       const at = this.now();
@@ -366,88 +378,112 @@ export class SqliteJournal implements OrderJournal {
 
   // --- inventory reservations ---------------------------------------------------------------------
 
+  /** See OrderJournal.reservationTransaction: `fn` runs inside the group commit, in its own savepoint. */
+  reservationTransaction<T>(fn: (tx: ReservationTx) => T): Promise<T> {
+    return this.write(() => fn(this.tx));
+  }
+
   reserve(orderKey: string, lines: readonly ReservationLine[]): Promise<ReserveResult> {
-    return this.write((): ReserveResult => {
-      check(nonEmpty, 'order key', orderKey);
-      const parsed = check(z.array(ReservationLineSchema), 'reservation lines', lines);
-      // Several lines of one order on the same item+location are one demand; the tightest limit wins.
-      // …and the oldest figure behind them decides which handed-over reservations still count.
-      const now = this.now();
-      const wanted = new Map<string, { item: string; location: string; quantity: number; limit: number; stockReadAt: number }>();
-      for (const l of parsed) {
-        const k = JSON.stringify([l.item, l.location]);
-        const w = wanted.get(k);
-        const readAt = l.stockReadAt ?? now;
-        if (w) {
-          w.quantity += l.quantity;
-          w.limit = Math.min(w.limit, l.limit);
-          w.stockReadAt = Math.min(w.stockReadAt, readAt);
-        } else wanted.set(k, { item: l.item, location: l.location, quantity: l.quantity, limit: l.limit, stockReadAt: readAt });
-      }
-      const shortfalls: ReserveResult['shortfalls'] = [];
-      for (const w of wanted.values()) {
-        if (w.quantity === 0) continue;
-        const others = this.reserved(w.item, w.location, w.stockReadAt, orderKey);
-        if (others + w.quantity > w.limit) {
-          shortfalls.push({ item: w.item, location: w.location, requested: w.quantity, available: Math.max(0, w.limit - others) });
-        }
-      }
-      if (shortfalls.length) return { ok: false, shortfalls };
-      this.s.releaseAll.run(orderKey);
-      for (const w of wanted.values()) {
-        if (w.quantity > 0) this.s.insertReservation.run(orderKey, w.item, w.location, w.quantity);
-      }
-      return { ok: true, shortfalls: [] };
-    });
+    return this.write(() => this.tx.reserve(orderKey, lines));
   }
 
   release(orderKey: string, quantities?: readonly { item: string; location: string; quantity: number }[]): Promise<number> {
-    return this.write(() => {
-      if (quantities === undefined) {
-        const total = (this.s.reservedByOrder.get(orderKey) as { q: number }).q;
-        this.s.releaseAll.run(orderKey);
-        return total;
-      }
-      let released = 0;
-      for (const q of check(z.array(ReleaseLineSchema), 'release quantities', quantities)) {
-        const row = this.s.reservation.get(orderKey, q.item, q.location) as { quantity: number } | undefined;
-        if (!row) continue;
-        const take = Math.min(row.quantity, q.quantity);
-        if (take >= row.quantity) this.s.deleteReservation.run(orderKey, q.item, q.location);
-        else this.s.setReservation.run(row.quantity - take, orderKey, q.item, q.location);
-        released += take;
-      }
-      return released;
-    });
+    return this.write(() => this.tx.release(orderKey, quantities));
   }
 
   handOver(orderKey: string): Promise<number> {
-    return this.write(() => {
-      const now = this.now();
-      const total = (this.s.reservedOpenByOrder.get(orderKey) as { q: number }).q;
-      this.s.handOver.run(now, orderKey);
-      this.s.dropHandedBefore.run(now - HANDED_OVER_KEEP_MS);
-      for (const width of [1000, 50]) this.s.dropHandedSlotsBefore.run(width, Math.floor((now - HANDED_OVER_KEEP_MS) / width));
-      return total;
-    });
+    return this.write(() => this.tx.handOver(orderKey));
   }
 
   reservedQuantity(item: string, location: string, stockReadAt?: number): Promise<number> {
-    return this.run(() => this.reserved(item, location, stockReadAt ?? this.now()));
-  }
-
-  /** Units reserved at item + location that a stock figure read at `readAt` does not include (less the order's own). */
-  private reserved(item: string, location: string, readAt: number, exceptOrder?: string): number {
-    const at = { item, location, readAt, readSecond: Math.floor(readAt / 1000), readSlot: Math.floor(readAt / 50) };
-    const total = (this.s.reservedTotal.get(at) as { q: number }).q;
-    const own = exceptOrder === undefined ? 0 : (this.s.reservedOwn.get({ ...at, orderKey: exceptOrder }) as { q: number }).q;
-    // Totals kept by adding and subtracting REAL quantities can carry float dust (0.1 + 0.2 − 0.2);
-    // quantities in D365 have at most 5 decimals.
-    return Math.round((total - own) * 1e5) / 1e5;
+    return this.run(() => this.tx.reservedQuantity(item, location, stockReadAt));
   }
 
   reservationsOf(orderKey: string): Promise<{ item: string; location: string; quantity: number }[]> {
-    return this.run(() => this.s.reservationsOf.all(orderKey) as { item: string; location: string; quantity: number }[]);
+    return this.run(() => this.tx.reservationsOf(orderKey));
+  }
+
+  /** The synchronous reservation methods: the async ones above and reservationTransaction run them. */
+  private reservationMethods(): ReservationTx {
+    const { s } = this;
+    /** Units reserved at item + location that a stock figure read at `readAt` does not include (less the order's own). */
+    const reserved = (item: string, location: string, readAt: number, exceptOrder?: string): number => {
+      const at = { item, location, readAt, readSecond: Math.floor(readAt / 1000), readSlot: Math.floor(readAt / 50) };
+      const total = (s.reservedTotal.get(at) as { q: number }).q;
+      const own = exceptOrder === undefined ? 0 : (s.reservedOwn.get({ ...at, orderKey: exceptOrder }) as { q: number }).q;
+      // Totals kept by adding and subtracting REAL quantities can carry float dust (0.1 + 0.2 − 0.2);
+      // quantities in D365 have at most 5 decimals.
+      return Math.round((total - own) * 1e5) / 1e5;
+    };
+    return {
+      orderState: (shop, orderId) => (s.orderState.get(shop, orderId) as { state: OrderState } | undefined)?.state,
+      reserve: (orderKey, lines) => {
+        check(nonEmpty, 'order key', orderKey);
+        const parsed = check(ReservationLines, 'reservation lines', lines);
+        // Several lines of one order on the same item+location are one demand; the tightest limit wins.
+        // …and the oldest figure behind them decides which handed-over reservations still count.
+        const now = this.now();
+        const wanted = new Map<string, { item: string; location: string; quantity: number; limit: number; stockReadAt: number }>();
+        for (const l of parsed) {
+          const k = JSON.stringify([l.item, l.location]);
+          const w = wanted.get(k);
+          const readAt = l.stockReadAt ?? now;
+          if (w) {
+            w.quantity += l.quantity;
+            w.limit = Math.min(w.limit, l.limit);
+            w.stockReadAt = Math.min(w.stockReadAt, readAt);
+          } else wanted.set(k, { item: l.item, location: l.location, quantity: l.quantity, limit: l.limit, stockReadAt: readAt });
+        }
+        const shortfalls: ReserveResult['shortfalls'] = [];
+        for (const w of wanted.values()) {
+          if (w.quantity === 0) continue;
+          const others = reserved(w.item, w.location, w.stockReadAt, orderKey);
+          if (others + w.quantity > w.limit) {
+            shortfalls.push({ item: w.item, location: w.location, requested: w.quantity, available: Math.max(0, w.limit - others) });
+          }
+        }
+        if (shortfalls.length) return { ok: false, shortfalls };
+        s.releaseAll.run(orderKey);
+        for (const w of wanted.values()) {
+          if (w.quantity > 0) s.insertReservation.run(orderKey, w.item, w.location, w.quantity);
+        }
+        return { ok: true, shortfalls: [] };
+      },
+      release: (orderKey, quantities) => {
+        if (quantities === undefined) {
+          const total = (s.reservedByOrder.get(orderKey) as { q: number }).q;
+          s.releaseAll.run(orderKey);
+          return total;
+        }
+        let released = 0;
+        for (const q of check(ReleaseLines, 'release quantities', quantities)) {
+          const row = s.reservation.get(orderKey, q.item, q.location) as { quantity: number } | undefined;
+          if (!row) continue;
+          const take = Math.min(row.quantity, q.quantity);
+          if (take >= row.quantity) s.deleteReservation.run(orderKey, q.item, q.location);
+          else s.setReservation.run(row.quantity - take, orderKey, q.item, q.location);
+          released += take;
+        }
+        return released;
+      },
+      handOver: (orderKey) => {
+        const now = this.now();
+        const total = (s.reservedOpenByOrder.get(orderKey) as { q: number }).q;
+        s.handOver.run(now, orderKey);
+        s.dropHandedBefore.run(now - HANDED_OVER_KEEP_MS);
+        for (const width of [1000, 50]) s.dropHandedSlotsBefore.run(width, Math.floor((now - HANDED_OVER_KEEP_MS) / width));
+        return total;
+      },
+      reservedQuantity: (item, location, stockReadAt) => reserved(item, location, stockReadAt ?? this.now()),
+      reservationsOf: (orderKey) => s.reservationsOf.all(orderKey) as { item: string; location: string; quantity: number }[],
+      getCursor: (name) => (s.cursor.get(name) as { value: string } | undefined)?.value,
+      setCursor: (name, value) => {
+        check(nonEmpty, 'cursor name', name);
+        check(Text, 'cursor value', value);
+        s.putCursor.run(name, value);
+      },
+      deleteCursor: (name) => { s.dropCursor.run(name); },
+    };
   }
 
   // --- exception holds ----------------------------------------------------------------------------
@@ -494,7 +530,7 @@ export class SqliteJournal implements OrderJournal {
 
   resolveHold(id: string, status: 'released' | 'discarded', by: string, resolution?: string): Promise<HoldRecord | undefined> {
     return this.write(() => {
-      check(z.enum(['released', 'discarded']), 'hold resolution status', status);
+      check(Resolution, 'hold resolution status', status);
       // The CAS on status = 'held' is what makes a double-clicked "release" harmless.
       const changed = this.s.resolveHold.run(status, this.now(), by, resolution ?? null, id).changes;
       return changed ? decodeHold(this.s.hold.get(id)) : undefined;
@@ -504,8 +540,8 @@ export class SqliteJournal implements OrderJournal {
   /** Only a hold still 'held' is rescheduled (one resolved meanwhile stays resolved); an unknown id is an error. */
   rescheduleHold(id: string, retryAt: number | undefined, attempts: number): Promise<void> {
     return this.write(() => {
-      check(z.number().int().nonnegative(), 'attempts', attempts);
-      check(z.number().finite().optional(), 'retryAt', retryAt);
+      check(Count, 'attempts', attempts);
+      check(OptionalInstant, 'retryAt', retryAt);
       if (this.s.rescheduleHold.run(retryAt ?? null, attempts, id).changes === 0 && !this.s.hold.get(id)) {
         throw new Error(`order journal: no hold with id ${JSON.stringify(id)}`);
       }
@@ -518,7 +554,7 @@ export class SqliteJournal implements OrderJournal {
     return this.write(() => {
       check(nonEmpty, 'lease name', name);
       check(nonEmpty, 'lease owner', owner);
-      check(z.number().finite().positive(), 'lease ttl', ttlMs);
+      check(Positive, 'lease ttl', ttlMs);
       const now = this.now();
       const row = this.s.lease.get(name) as { owner: string; expires_at: number } | undefined;
       if (row && row.owner !== owner && row.expires_at > now) return false;
@@ -534,21 +570,15 @@ export class SqliteJournal implements OrderJournal {
   }
 
   getCursor(name: string): Promise<string | undefined> {
-    return this.run(() => (this.s.cursor.get(name) as { value: string } | undefined)?.value);
+    return this.run(() => this.tx.getCursor(name));
   }
 
   deleteCursor(name: string): Promise<void> {
-    return this.write(() => {
-      this.s.dropCursor.run(name);
-    });
+    return this.write(() => this.tx.deleteCursor(name));
   }
 
   setCursor(name: string, value: string): Promise<void> {
-    return this.write(() => {
-      check(nonEmpty, 'cursor name', name);
-      check(z.string(), 'cursor value', value);
-      this.s.putCursor.run(name, value);
-    });
+    return this.write(() => this.tx.setCursor(name, value));
   }
 
   /**
@@ -729,6 +759,7 @@ function prepare(db: Database.Database) {
     reservedOwn: p(`SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = @orderKey AND item = @item AND location = @location
       AND (handed_at IS NULL OR handed_at > @readAt)`),
     reservedByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ?'),
+    orderState: p('SELECT state FROM orders WHERE shop = ? AND order_id = ?'),
     reservedOpenByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ? AND handed_at IS NULL'),
     handOver: p('UPDATE reservations SET handed_at = ? WHERE order_key = ? AND handed_at IS NULL'),
     dropHandedBefore: p('DELETE FROM reservations WHERE handed_at IS NOT NULL AND handed_at < ?'),
