@@ -203,6 +203,11 @@ export class SqliteJournal implements OrderJournal {
   private flush(): void {
     if (this.flushTimer) clearImmediate(this.flushTimer);
     this.flushTimer = undefined;
+    // Not while the WAL is being synced: appending to it then can wait for the disk on the event loop
+    // (the page the last commit ended in is under writeback and locked for writes, tens of ms on a
+    // busy disk). The queue commits the moment the sync ends; its callers would wait for that sync's
+    // successor anyway.
+    if (this.syncing) return;
     while (this.queue.length) this.commitBatch(this.queue.splice(0, MAX_BATCH));
   }
 
@@ -268,8 +273,8 @@ export class SqliteJournal implements OrderJournal {
 
   /**
    * Makes every commit so far durable with one fdatasync of the WAL (what synchronous = FULL does
-   * inside each COMMIT), then settles the batches it covers. Commits made meanwhile wait for the
-   * next sync, which starts as soon as this one ends: under load one sync covers many batches. The
+   * inside each COMMIT), then settles the batches it covers. Writes queued meanwhile are committed
+   * as soon as it ends (see flush), and the next sync starts: under load one sync covers many. The
    * file is opened per sync so a WAL replaced on disk is never missed. A sync that fails rejects
    * the callers it covers: their writes are committed but maybe not durable, so e.g. a webhook is
    * answered 503, Shopify retries, and the retry is a duplicate of a now-durable event.
@@ -293,7 +298,8 @@ export class SqliteJournal implements OrderJournal {
     }, (e: unknown) => new Error(`order journal: could not write ${wal} to disk: ${toError(e).message}`)).then((err) => {
       this.syncing = undefined;
       for (const settle of covered) settle(err);
-      if (this.unsynced.length) this.syncWal();
+      if (this.queue.length) this.flush();
+      if (this.unsynced.length && !this.syncing) this.syncWal();
     });
   }
 
