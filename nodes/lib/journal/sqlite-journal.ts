@@ -89,6 +89,8 @@ export class SqliteJournal implements OrderJournal {
   private readonly transaction: Database.Transaction<(fn: () => void) => void>;
   private readonly savepoint: (fn: () => unknown) => unknown;
   private readonly tx: ReservationTx;
+  /** When handed-over rows past their keep time were last dropped. */
+  private sweptAt = 0;
   /** Write transactions committed so far; with group commit, often fewer than write calls. */
   commits = 0;
   /** WAL syncs so far (each one fdatasync); several commits made during one sync share the next. */
@@ -474,11 +476,14 @@ export class SqliteJournal implements OrderJournal {
       },
       handOver: (orderKey) => {
         const now = this.now();
-        const total = (s.reservedOpenByOrder.get(orderKey) as { q: number }).q;
-        s.handOver.run(now, orderKey);
-        s.dropHandedBefore.run(now - HANDED_OVER_KEEP_MS);
-        for (const width of [1000, 50]) s.dropHandedSlotsBefore.run(width, Math.floor((now - HANDED_OVER_KEEP_MS) / width));
-        return total;
+        const handed = s.handOver.all(now, orderKey) as { quantity: number }[];
+        // Rows past HANDED_OVER_KEEP_MS go with the next handover, at most once a second (not per order).
+        if (Math.abs(now - this.sweptAt) >= 1000) {
+          this.sweptAt = now;
+          s.dropHandedBefore.run(now - HANDED_OVER_KEEP_MS);
+          for (const width of [1000, 50]) s.dropHandedSlotsBefore.run(width, Math.floor((now - HANDED_OVER_KEEP_MS) / width));
+        }
+        return handed.reduce((sum, r) => sum + r.quantity, 0);
       },
       reservedQuantity: (item, location, stockReadAt) => reserved(item, location, stockReadAt ?? this.now()),
       reservationsOf: (orderKey) => s.reservationsOf.all(orderKey) as { item: string; location: string; quantity: number }[],
@@ -766,8 +771,7 @@ function prepare(db: Database.Database) {
       AND (handed_at IS NULL OR handed_at > @readAt)`),
     reservedByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ?'),
     orderState: p('SELECT state FROM orders WHERE shop = ? AND order_id = ?'),
-    reservedOpenByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ? AND handed_at IS NULL'),
-    handOver: p('UPDATE reservations SET handed_at = ? WHERE order_key = ? AND handed_at IS NULL'),
+    handOver: p('UPDATE reservations SET handed_at = ? WHERE order_key = ? AND handed_at IS NULL RETURNING quantity'),
     dropHandedBefore: p('DELETE FROM reservations WHERE handed_at IS NOT NULL AND handed_at < ?'),
     // Slots wholly before the cut-off: their rows are gone (the trigger took them to zero).
     dropHandedSlotsBefore: p('DELETE FROM reservation_handed WHERE width = ? AND slot < ?'),
