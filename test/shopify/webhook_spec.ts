@@ -1,5 +1,6 @@
 import { settleCustody } from '../../nodes/lib/journal/custody';
 import 'should';
+import fc from 'fast-check';
 import { readFileSync } from 'fs';
 import path from 'path';
 import { signShopifyBody, verifyShopifyHmac } from '../../nodes/lib/shopify/hmac';
@@ -83,6 +84,26 @@ describe('shopify webhook: headers and JSON', () => {
     deep.should.eql({ ok: false, error: 'JSON nested deeper than 64 levels' });
     parseJsonBody(Buffer.from([0x7b, 0xff, 0x7d])).should.eql({ ok: false, error: 'body is not valid UTF-8' });
     parseJsonBody(Buffer.from('  ')).should.eql({ ok: false, error: 'body is empty' });
+  });
+
+  it('limits nesting by the structure, not by brackets inside strings (escaped quotes included)', () => {
+    parseJsonBody(Buffer.from('{"a":{"b":{}}}'), 3).ok.should.be.true();
+    parseJsonBody(Buffer.from('{"a":{"b":{"c":[]}}}'), 3).should.eql({ ok: false, error: 'JSON nested deeper than 3 levels' });
+    parseJsonBody(Buffer.from(`{"note":"${'[{'.repeat(100)}","x":"\\"[[[[","y":["\\\\",{}]}`), 3).ok.should.be.true();
+    // The same answer whether the body is walked (it has a __proto__ key or escapes) or only scanned.
+    parseJsonBody(Buffer.from('{"__proto__":1,"a":{"b":{"c":[]}}}'), 3).should.eql({ ok: false, error: 'JSON nested deeper than 3 levels' });
+    parseJsonBody(Buffer.from('{"__proto__":1,"a":{"b":{}}}'), 3).ok.should.be.true();
+  });
+
+  it('accepts exactly the bodies nested no deeper than the limit (property, escaped and plain texts)', () => {
+    const depthOf = (v: unknown): number => (v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v as object).map(depthOf)) : 0);
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 1, max: 6 }), (v, limit) => {
+      const text = JSON.stringify(v);
+      fc.pre(!text.includes('__proto__'));
+      const r = parseJsonBody(Buffer.from(text), limit);
+      if (!r.ok && r.error.includes('not valid Unicode')) return; // lone surrogates are refused before depth
+      r.ok.should.equal(depthOf(v) <= limit, text);
+    }), { numRuns: 400 });
   });
 
   it('rejects unpaired surrogate escapes in values and keys, keeps paired ones and escaped text', () => {

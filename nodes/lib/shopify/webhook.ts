@@ -80,6 +80,11 @@ export function parseJsonBody(raw: Buffer, maxDepth = MAX_JSON_DEPTH): { ok: tru
   // text has escapes at all.
   const escapes = text.includes('\\u');
   if (escapes && typeof value === 'string' && LONE_SURROGATE.test(value)) return { ok: false, error: NOT_UNICODE };
+  // Most bodies have neither escapes nor a __proto__ key (an escaped one has escapes): then only the
+  // depth is checked, on the text, without visiting every object of the value.
+  if (!escapes && !text.includes('__proto__')) {
+    return nestingDepth(text) > maxDepth ? { ok: false, error: `JSON nested deeper than ${maxDepth} levels` } : { ok: true, value, text };
+  }
   // Iterative walk: a reviver or recursion would overflow the stack on a deeply nested body.
   const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 1 }];
   while (stack.length) {
@@ -94,6 +99,23 @@ export function parseJsonBody(raw: Buffer, maxDepth = MAX_JSON_DEPTH): { ok: tru
   }
   // The decoded text goes back too: the journal stores it, and decoding a body twice costs per delivery.
   return { ok: true, value, text };
+}
+
+/** The deepest nesting of objects and arrays in a text JSON.parse accepted (brackets inside strings do not count). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character (\" does not end the string)
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
 }
 
 /** Milliseconds of an ISO-8601 timestamp that carries an offset; undefined for anything else. */
