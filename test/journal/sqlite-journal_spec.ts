@@ -353,6 +353,29 @@ describe('SqliteJournal', function () {
       (await j.reservedQuantity('A', 'MAIN')).should.equal(0);
     });
 
+    it('reservationTransaction: reads and writes in one transaction; a throw undoes its writes and rejects only its caller', async () => {
+      const j = open();
+      await j.reserve('o1', [line('A', 3, 10)]);
+      const seen = await j.reservationTransaction((tx) => {
+        const before = tx.reservedQuantity('A', 'MAIN');
+        tx.reserve('o2', [line('A', 10 - before, 10)]).ok.should.be.true();
+        tx.setCursor('lines:o2', '[]');
+        return { before, after: tx.reservedQuantity('A', 'MAIN'), state: tx.orderState('shop', 'o2') };
+      });
+      seen.should.eql({ before: 3, after: 10, state: undefined });
+      // In one group commit: the failing transaction is rolled back alone.
+      const failing = j.reservationTransaction((tx) => {
+        tx.release('o1');
+        tx.deleteCursor('lines:o2');
+        throw new Error('decided otherwise');
+      });
+      const other = j.reserve('o3', [line('B', 1, 1)]);
+      await failing.should.be.rejectedWith('decided otherwise');
+      (await other).ok.should.be.true();
+      (await j.reservedQuantity('A', 'MAIN')).should.equal(10);
+      ((await j.getCursor('lines:o2')) ?? 'gone').should.equal('[]');
+    });
+
     it('rejects negative or non-numeric quantities without writing', async () => {
       const j = open();
       await j.reserve('o1', [line('A', 2, 10), line('B', -1, 10)]).should.be.rejectedWith(/invalid reservation lines: \[1\]\.quantity/);
