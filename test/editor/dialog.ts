@@ -106,7 +106,12 @@ export function fields(page: Page, prefix = 'node-input') {
       await el(prop).selectOption(value);
     },
     async check(prop: string, on: boolean) {
-      await el(prop).setChecked(on, { force: true });
+      // As with text(): a click while the tray is still moving can miss; click again until the box shows it.
+      for (let attempt = 0; attempt < 3 && (await el(prop).isChecked()) !== on; attempt++) {
+        await settle(page);
+        await el(prop).click({ force: true });
+      }
+      if ((await el(prop).isChecked()) !== on) throw new Error(`#${prefix}-${prop} is still ${on ? 'unchecked' : 'checked'} after clicking it`);
     },
     /** Whether the editor marks the field as invalid while the dialog is open. */
     async marked(prop: string): Promise<boolean> {
