@@ -51,7 +51,8 @@ export interface NodeCase {
 export const NODES: NodeCase[] = [
   {
     type: 'shopify-store', config: true,
-    invalid: [{ prop: 'shopDomain', value: 'not a shop', error: 'shopDomain' }, { prop: 'apiVersion', value: '2026-13', error: 'apiVersion' }],
+    // Bad values the dialog's own clean-up (a bare name gets .myshopify.com on change) leaves as typed.
+    invalid: [{ prop: 'shopDomain', value: 'not a shop.example.com', error: 'shopDomain' }, { prop: 'apiVersion', value: '2026-13', error: 'apiVersion' }],
     async fill(f) {
       await f.text('name', 'EU shop');
       await f.text('shopDomain', 'eu-shop'); // the dialog completes a bare handle to the .myshopify.com domain
