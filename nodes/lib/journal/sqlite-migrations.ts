@@ -122,32 +122,43 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ) WITHOUT ROWID;
       CREATE INDEX reservation_handed_expiry ON reservation_handed (width, slot);
 
-      CREATE TRIGGER reservations_count_insert AFTER INSERT ON reservations BEGIN
-        INSERT INTO reservation_open (item, location, quantity) SELECT NEW.item, NEW.location, NEW.quantity WHERE NEW.handed_at IS NULL
+      -- One trigger per case, each with its WHEN, so a row change runs only the statements it needs
+      -- (a hand-over: one update and one upsert).
+      CREATE TRIGGER reservations_count_insert_open AFTER INSERT ON reservations WHEN NEW.handed_at IS NULL BEGIN
+        INSERT INTO reservation_open (item, location, quantity) VALUES (NEW.item, NEW.location, NEW.quantity)
           ON CONFLICT (item, location) DO UPDATE SET quantity = quantity + excluded.quantity;
+      END;
+      CREATE TRIGGER reservations_count_insert_handed AFTER INSERT ON reservations WHEN NEW.handed_at IS NOT NULL BEGIN
         INSERT INTO reservation_handed (item, location, width, slot, quantity)
-          SELECT NEW.item, NEW.location, w.column1, NEW.handed_at / w.column1, NEW.quantity FROM (VALUES (1000), (50)) AS w WHERE NEW.handed_at IS NOT NULL
+          SELECT NEW.item, NEW.location, w.column1, NEW.handed_at / w.column1, NEW.quantity FROM (VALUES (1000), (50)) AS w WHERE true
           ON CONFLICT (item, location, width, slot) DO UPDATE SET quantity = quantity + excluded.quantity;
       END;
-      CREATE TRIGGER reservations_count_delete AFTER DELETE ON reservations BEGIN
-        UPDATE reservation_open SET quantity = quantity - OLD.quantity
-          WHERE OLD.handed_at IS NULL AND item = OLD.item AND location = OLD.location;
-        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
-          WHERE OLD.handed_at IS NOT NULL AND item = OLD.item AND location = OLD.location AND width = 1000 AND slot = OLD.handed_at / 1000;
-        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
-          WHERE OLD.handed_at IS NOT NULL AND item = OLD.item AND location = OLD.location AND width = 50 AND slot = OLD.handed_at / 50;
+      CREATE TRIGGER reservations_count_delete_open AFTER DELETE ON reservations WHEN OLD.handed_at IS NULL BEGIN
+        UPDATE reservation_open SET quantity = quantity - OLD.quantity WHERE item = OLD.item AND location = OLD.location;
       END;
-      CREATE TRIGGER reservations_count_update AFTER UPDATE ON reservations BEGIN
-        UPDATE reservation_open SET quantity = quantity - OLD.quantity
-          WHERE OLD.handed_at IS NULL AND item = OLD.item AND location = OLD.location;
+      CREATE TRIGGER reservations_count_delete_handed AFTER DELETE ON reservations WHEN OLD.handed_at IS NOT NULL BEGIN
         UPDATE reservation_handed SET quantity = quantity - OLD.quantity
-          WHERE OLD.handed_at IS NOT NULL AND item = OLD.item AND location = OLD.location AND width = 1000 AND slot = OLD.handed_at / 1000;
+          WHERE item = OLD.item AND location = OLD.location AND width = 1000 AND slot = OLD.handed_at / 1000;
         UPDATE reservation_handed SET quantity = quantity - OLD.quantity
-          WHERE OLD.handed_at IS NOT NULL AND item = OLD.item AND location = OLD.location AND width = 50 AND slot = OLD.handed_at / 50;
-        INSERT INTO reservation_open (item, location, quantity) SELECT NEW.item, NEW.location, NEW.quantity WHERE NEW.handed_at IS NULL
+          WHERE item = OLD.item AND location = OLD.location AND width = 50 AND slot = OLD.handed_at / 50;
+      END;
+      -- An update is counted as the old row leaving and the new one arriving (the same statements as above).
+      CREATE TRIGGER reservations_count_update_open_out AFTER UPDATE ON reservations WHEN OLD.handed_at IS NULL BEGIN
+        UPDATE reservation_open SET quantity = quantity - OLD.quantity WHERE item = OLD.item AND location = OLD.location;
+      END;
+      CREATE TRIGGER reservations_count_update_handed_out AFTER UPDATE ON reservations WHEN OLD.handed_at IS NOT NULL BEGIN
+        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
+          WHERE item = OLD.item AND location = OLD.location AND width = 1000 AND slot = OLD.handed_at / 1000;
+        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
+          WHERE item = OLD.item AND location = OLD.location AND width = 50 AND slot = OLD.handed_at / 50;
+      END;
+      CREATE TRIGGER reservations_count_update_open_in AFTER UPDATE ON reservations WHEN NEW.handed_at IS NULL BEGIN
+        INSERT INTO reservation_open (item, location, quantity) VALUES (NEW.item, NEW.location, NEW.quantity)
           ON CONFLICT (item, location) DO UPDATE SET quantity = quantity + excluded.quantity;
+      END;
+      CREATE TRIGGER reservations_count_update_handed_in AFTER UPDATE ON reservations WHEN NEW.handed_at IS NOT NULL BEGIN
         INSERT INTO reservation_handed (item, location, width, slot, quantity)
-          SELECT NEW.item, NEW.location, w.column1, NEW.handed_at / w.column1, NEW.quantity FROM (VALUES (1000), (50)) AS w WHERE NEW.handed_at IS NOT NULL
+          SELECT NEW.item, NEW.location, w.column1, NEW.handed_at / w.column1, NEW.quantity FROM (VALUES (1000), (50)) AS w WHERE true
           ON CONFLICT (item, location, width, slot) DO UPDATE SET quantity = quantity + excluded.quantity;
       END;
 
