@@ -85,7 +85,10 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
     await pump(sink, (i) => red.node(chain.first).receive(orderMsg(shop, jitWarm[i]!)), jitWarm.length, 500, 120_000);
     sink.onMessage = undefined;
     for (let round = 0; round < o.rounds; round++) {
-      keep('floor', await pump(sink, (i) => red.node(floor.first).receive(orderMsg(shop, pool[i % pool.length]!)), o.orders, 500, 120_000));
+      // Each floor three times a round (it takes well under a second) and the best kept: a floor measured
+      // once swung between 6,000 and 12,500 per CPU-second from run to run on this machine, and a low floor
+      // would flatter the ratio.
+      for (let k = 0; k < 3; k++) keep('floor', await pump(sink, (i) => red.node(floor.first).receive(orderMsg(shop, pool[i % pool.length]!)), o.orders, 500, 120_000));
       // Caches warm at the start of the round (the gate's stock cache lives 30 s, the lookups' 5 min: a
       // long run outlives them), untimed; the BC simulator runs in this process, so a refetch would
       // count its CPU against the chain.
@@ -116,9 +119,10 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
       keep('chain', c.result);
       copies = { cloneMessage: c.cloneMessage, structuredClone: c.structuredClone, identity, messages: fresh.length };
 
-      keep('floorChecks', await pump(sink, (i) => red.node(floorChecks.first).receive(orderMsg(shop, pool[i % pool.length]!)), o.orders, 500, 120_000));
+      for (let k = 0; k < 3; k++) keep('floorChecks', await pump(sink, (i) => red.node(floorChecks.first).receive(orderMsg(shop, pool[i % pool.length]!)), o.orders, 500, 120_000));
       const r1 = sims.bc.stats().requests;
-      keep('checks', await pump(sink, (i) => red.node(checks.first).receive(orderMsg(shop, pool[i % pool.length]!)), o.orders, 500, 120_000));
+      // The round's new orders again (as many as the floor's run): distinct objects, as real traffic is.
+      keep('checks', await pump(sink, (i) => red.node(checks.first).receive(orderMsg(shop, fresh[i % fresh.length]!)), o.orders, 500, 120_000));
       requestsChecks += sims.bc.stats().requests - r1;
       log(`chain round ${round + 1}: floor ${fmt(best.floor!.perCpuSecond)}/CPU-s, chain ${fmt(c.result.perCpuSecond)}/CPU-s (${fmt(c.result.perSecond)}/s wall); `
         + `checks only: floor ${fmt(best.floorChecks!.perCpuSecond)}/CPU-s, checks ${fmt(best.checks!.perCpuSecond)}/CPU-s`);
@@ -143,7 +147,7 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
         note: `${shape(EXAMPLE_CHAIN_TYPES)}, example settings, warm caches (${requestsMeasured} BC requests while measured); `
           + `every order new: reserved by the gate, handed over at the sink as the writer does (journal durable: WAL fdatasync per group commit${commitsPerOrder === undefined ? '' : `, ${fmt(commitsPerOrder, 3)} commits per order`}, CPU counted)`
           + `${notClean ? `, ${fmt(notClean)} NOT routed clean` : ', all routed clean'}; `
-          + `orders per CPU-second of the one Node-RED process (wall: chain ${fmt(ch.perSecond)}/s, floor ${fmt(fl.perSecond)}/s); best of ${o.rounds} rounds of ${fmt(chainOrders)} (floor ${fmt(o.orders)})`,
+          + `orders per CPU-second of the one Node-RED process (wall: chain ${fmt(ch.perSecond)}/s, floor ${fmt(fl.perSecond)}/s); best of ${o.rounds} rounds of ${fmt(chainOrders)} (floor: best of ${o.rounds * 3} runs of ${fmt(o.orders)})`,
         data: { chain: ch, floor: fl, ratio, pool: pool.length, requestsMeasured, notClean, commitsPerOrder },
       },
       {
@@ -152,7 +156,7 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
         baseline: `${fmt(fc.perCpuSecond)} (${CHAIN_TYPES.length + 1} empty function nodes)`,
         target: '≥ 0.65× floor and ≥ 5,000',
         pass: ratioChecks >= 0.65 && ck.perCpuSecond >= 5000,
-        note: `${shape(CHAIN_TYPES)} (no journal write on the clean path), pool orders repeated, ${requestsChecks} BC requests while measured; the chain figure this benchmark reported before the gate was in it`,
+        note: `${shape(CHAIN_TYPES)} (no journal write on the clean path), the round's new orders, ${requestsChecks} BC requests while measured; the chain figure this benchmark reported before the gate was in it`,
         data: { checks: ck, floor: fc, ratio: ratioChecks },
       },
       {
