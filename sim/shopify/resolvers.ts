@@ -200,9 +200,15 @@ function refundView(core: SimCore, order: OrderState, r: Refund) {
   };
 }
 
-const metafieldView = (m: MetafieldState) => ({
+/** A metafield; `owner` is the order it belongs to, as it is when the field is resolved (after a mutation). */
+const metafieldView = (core: SimCore, m: MetafieldState) => ({
   __typename: 'Metafield', id: `gid://shopify/Metafield/${m.id}`, namespace: m.namespace, key: m.key, value: m.value, type: m.type, ownerType: 'ORDER',
   createdAt: gqlTime(m.createdMs), updatedAt: gqlTime(m.updatedMs),
+  owner: () => {
+    const id = parseGid(m.ownerId, 'Order');
+    const o = id === undefined ? undefined : core.store.order(id);
+    return o ? orderView(core, o) : null;
+  },
 });
 
 const FULFILLMENT_DISPLAY: Record<string, string> = { partial: 'PARTIALLY_FULFILLED', fulfilled: 'FULFILLED', restocked: 'RESTOCKED' };
@@ -257,12 +263,12 @@ export function orderView(core: SimCore, o: OrderState) {
     refunds: ({ first }: { first?: number | null }) => (j.refunds as Refund[]).slice(0, first ?? undefined).map((r) => refundView(core, o, r)),
     metafield: ({ namespace, key }: { namespace?: string | null; key: string }) => {
       const mf = o.metafields.find((x) => x.key === key && x.namespace === (namespace ?? '$app'));
-      return mf ? metafieldView(mf) : null;
+      return mf ? metafieldView(core, mf) : null;
     },
     metafields: (args: PageArgs & { namespace?: string | null }) => {
       const list = o.metafields.filter((x) => !args.namespace || x.namespace === args.namespace);
       const c = connection(list, args, (x) => [x.id]);
-      return { ...c, edges: c.edges.map((e) => ({ cursor: e.cursor, node: metafieldView(e.node) })), nodes: c.nodes.map(metafieldView) };
+      return { ...c, edges: c.edges.map((e) => ({ cursor: e.cursor, node: metafieldView(core, e.node) })), nodes: c.nodes.map((n) => metafieldView(core, n)) };
     },
   };
 }
@@ -496,7 +502,7 @@ export function rootValue() {
       });
       if (missingType.length) return { metafields: null, userErrors: missingType.map((e) => ({ ...e, elementIndex: Number(e.field![1]) })) };
       const r = ctx.core.store.setMetafields(list);
-      return { metafields: r.userErrors.length ? null : r.metafields.map(metafieldView), userErrors: r.userErrors.map((e) => ({ ...e, elementIndex: e.field?.[1] !== undefined ? Number(e.field[1]) : null })) };
+      return { metafields: r.userErrors.length ? null : r.metafields.map((m) => metafieldView(ctx.core, m)), userErrors: r.userErrors.map((e) => ({ ...e, elementIndex: e.field?.[1] !== undefined ? Number(e.field[1]) : null })) };
     },
     tagsAdd: (args: { id: string; tags: string[] }, ctx: GqlContext) => {
       const id = gidOr(args.id, 'Order');

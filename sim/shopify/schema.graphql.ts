@@ -81,8 +81,10 @@ type DiscountApplicationEdge { cursor: String! node: DiscountApplication! }
 type DiscountApplicationConnection { edges: [DiscountApplicationEdge!]! nodes: [DiscountApplication!]! pageInfo: PageInfo! }
 type DiscountAllocation { allocatedAmountSet: MoneyBag! discountApplication: DiscountApplication! }
 
+interface HasMetafields { metafield(namespace: String, key: String!): Metafield }
 type Metafield implements Node {
   id: ID! namespace: String! key: String! value: String! type: String! ownerType: String! createdAt: DateTime! updatedAt: DateTime!
+  owner: HasMetafields!
 }
 type MetafieldEdge { cursor: String! node: Metafield! }
 type MetafieldConnection { edges: [MetafieldEdge!]! nodes: [Metafield!]! pageInfo: PageInfo! }
@@ -154,7 +156,7 @@ type Refund implements Node {
 type OrderTransactionEdge { cursor: String! node: OrderTransaction! }
 type OrderTransactionConnection { edges: [OrderTransactionEdge!]! nodes: [OrderTransaction!]! pageInfo: PageInfo! }
 
-type Order implements Node {
+type Order implements Node & HasMetafields {
   id: ID! legacyResourceId: UnsignedInt64! name: String! email: String phone: String
   createdAt: DateTime! updatedAt: DateTime! processedAt: DateTime! cancelledAt: DateTime cancelReason: OrderCancelReason closedAt: DateTime
   displayFinancialStatus: OrderDisplayFinancialStatus displayFulfillmentStatus: OrderDisplayFulfillmentStatus!

@@ -225,9 +225,14 @@ describe('Shopify simulator: Admin GraphQL', function () {
 
   it('metafieldsSet writes back to the order and emits orders/updated; tagsAdd too', async () => {
     const o = sim.placeOrder({ customer: 'C10000' });
-    const set = await gql(`mutation($m: [MetafieldsSetInput!]!) { metafieldsSet(metafields: $m) { metafields { key value } userErrors { field message code } } }`,
+    const set = await gql(`mutation($m: [MetafieldsSetInput!]!) { metafieldsSet(metafields: $m) {
+        metafields { key value updatedAt owner { ... on Order { id updatedAt metafield(namespace: "erp", key: "d365_order_no") { value } } } }
+        userErrors { field message code } } }`,
       { m: [{ ownerId: o.admin_graphql_api_id, namespace: 'erp', key: 'd365_order_no', type: 'single_line_text_field', value: 'SO-1001' }] });
     set.data.metafieldsSet.userErrors.should.eql([]);
+    // The owner as it is after the write (what a read of the order then shows).
+    const after = (await gql(`{ order(id: "${o.admin_graphql_api_id}") { updatedAt } }`)).data.order;
+    set.data.metafieldsSet.metafields[0].owner.should.eql({ id: o.admin_graphql_api_id, updatedAt: after.updatedAt, metafield: { value: 'SO-1001' } });
     const tags = await gql(`mutation { tagsAdd(id: "${o.admin_graphql_api_id}", tags: ["erp:created"]) { node { id } userErrors { message } } }`);
     tags.data.tagsAdd.node.id.should.equal(o.admin_graphql_api_id);
     const read = (await gql(`{ order(id: "${o.admin_graphql_api_id}") { tags metafield(namespace: "erp", key: "d365_order_no") { value } } }`)).data.order;

@@ -54,13 +54,15 @@ interface SalesOrderDoc { id: string; number: string; '@odata.etag'?: string; cu
 /** Create lock per order: long enough for a create with retries, short enough that a dead instance's lock lapses. */
 const CREATE_LEASE_MS = 120_000;
 const PRE_CREATE: readonly (OrderState | undefined)[] = [undefined, 'received', 'checked', 'held', 'failed', 'creating'];
+/** The write-back; the answer carries the order as it is right after it (see noteOwnVersion). */
 const METAFIELDS_SET = `mutation d365WriteBack($metafields: [MetafieldsSetInput!]!) {
-  metafieldsSet(metafields: $metafields) { metafields { id updatedAt } userErrors { field message code } }
+  metafieldsSet(metafields: $metafields) {
+    metafields { id updatedAt owner { ... on Order { updatedAt metafield(namespace: "d365", key: "sales_order_number") { value } } } }
+    userErrors { field message code }
+  }
 }`;
-/** The order's version right after our write-back (see noteOwnVersion). */
-const ORDER_VERSION = `query d365WriteBackVersion($id: ID!) {
-  order(id: $id) { updatedAt metafield(namespace: "d365", key: "sales_order_number") { value } }
-}`;
+/** One metafield of the metafieldsSet answer, with the order it belongs to. */
+type WrittenMetafield = { updatedAt?: string; owner?: { updatedAt?: string; metafield?: { value?: string } | null } | null };
 
 /** Thrown inside a flow step to end it with findings (caught in `run`). */
 class Stop extends Error {
@@ -222,12 +224,12 @@ export class OrderWriter {
     if (!this.d.settings.writeBack || !this.d.shopify) return [];
     const ownerId = order.admin_graphql_api_id ?? `gid://shopify/Order/${order.id}`;
     try {
-      const data = await this.d.shopify.graphql<{ metafieldsSet?: { metafields?: { updatedAt?: string }[] | null; userErrors?: { message: string }[] } }>(METAFIELDS_SET, {
+      const data = await this.d.shopify.graphql<{ metafieldsSet?: { metafields?: WrittenMetafield[] | null; userErrors?: { message: string }[] } }>(METAFIELDS_SET, {
         metafields: [{ ownerId, namespace: 'd365', key: 'sales_order_number', type: 'single_line_text_field', value: number }],
       });
       const errs = data.metafieldsSet?.userErrors ?? [];
       if (!errs.length) {
-        await this.noteOwnVersion(shop, order, ownerId, number, data.metafieldsSet?.metafields?.[0]?.updatedAt);
+        await this.noteOwnVersion(shop, order, number, data.metafieldsSet?.metafields?.[0]);
         return [];
       }
       return [{ code: 'WRITEBACK_FAILED', severity: 'warning', message: `D365 order ${number} created, but Shopify refused the metafield: ${errs.map((x) => x.message).join('; ')}` }];
@@ -238,19 +240,19 @@ export class OrderWriter {
 
   /**
    * Tells the trigger that the orders/updated Shopify sends for our write-back is ours (loop protection).
-   * metafieldsSet answers with the metafield, not the order's new updatedAt, so the order is read right
-   * after. Its version counts as ours only if it carries our number and is stamped with the metafield's
-   * own updatedAt: a change by anyone after our write has a later updated_at, and taking it for ours
-   * would drop a real edit. When Shopify moved the order's stamp past the metafield's (a change earlier
-   * in the same second), or the read fails, nothing is noted: the echo then comes through as an update
-   * that changes nothing in D365.
+   * metafieldsSet answers with the metafield and its order as they are after the write (no second
+   * request). The order's version counts as ours only if it carries our number and is stamped with the
+   * metafield's own updatedAt: a change by anyone after our write has a later updated_at, and taking it
+   * for ours would drop a real edit. When Shopify moved the order's stamp past the metafield's (a change
+   * in the same second), nothing is noted: the echo then comes through as an update that changes
+   * nothing in D365.
    */
-  private async noteOwnVersion(shop: string, order: Order, ownerId: string, number: string, writtenAt: string | undefined): Promise<void> {
-    const at = normaliseInstant(writtenAt);
-    if (!at) return;
+  private async noteOwnVersion(shop: string, order: Order, number: string, written: WrittenMetafield | undefined): Promise<void> {
+    const at = normaliseInstant(written?.updatedAt);
+    const owner = written?.owner;
+    if (!at || owner?.metafield?.value !== number || normaliseInstant(owner.updatedAt) !== at) return;
     try {
-      const data = await this.d.shopify!.graphql<{ order?: { updatedAt?: string; metafield?: { value?: string } | null } | null }>(ORDER_VERSION, { id: ownerId });
-      if (data.order?.metafield?.value === number && normaliseInstant(data.order.updatedAt) === at) await noteOwnWriteBack(this.d.journal, shop, order.id, at);
+      await noteOwnWriteBack(this.d.journal, shop, order.id, at);
     } catch {
       // Only the loop protection is lost: the write-back itself succeeded.
     }
