@@ -10,7 +10,7 @@ import type {
   EventRecord, HoldFilter, HoldRecord, OrderJournal, OrderRecord, RecordEventInput, RecordEventResult,
   ReservationLine, ReserveResult, ReservationTx,
 } from './journal';
-import { migrate } from './sqlite-migrations';
+import { SECOND_MS, SLOT_MS, migrate } from './sqlite-migrations';
 import { decodeEvent, decodeHold, decodeOrder, encodeJson } from './sqlite-rows';
 
 export interface SqliteJournalOptions {
@@ -32,15 +32,14 @@ const RecordEventSchema = z.object({
   body: z.string(),
   meta: z.record(z.string(), z.unknown()),
 });
-const quantity = z.number().finite().nonnegative();
-const ReservationLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity, limit: z.number().finite(), stockReadAt: z.number().finite().optional() });
-const ReleaseLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity });
+const nonNegative = z.number().finite().nonnegative();
+const ReservationLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity: nonNegative, limit: z.number().finite(), stockReadAt: z.number().finite().optional() });
+const ReleaseLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity: nonNegative });
 // Built once: a zod schema built per call costs more than the SQL it guards.
 const ReservationLines = z.array(ReservationLineSchema);
 const ReleaseLines = z.array(ReleaseLineSchema);
 const Documents = z.record(z.string(), z.string()).optional();
 const Text = z.string();
-const NonNegative = z.number().finite().nonnegative();
 const Positive = z.number().finite().positive();
 const Count = z.number().int().nonnegative();
 const OptionalInstant = z.number().finite().optional();
@@ -339,7 +338,7 @@ export class SqliteJournal implements OrderJournal {
 
   pruneEvents(olderThanMs: number): Promise<number> {
     return this.write(() => {
-      check(NonNegative, 'prune age', olderThanMs);
+      check(nonNegative, 'prune age', olderThanMs);
       return this.s.pruneEvents.run(this.now() - olderThanMs).changes;
     });
   }
@@ -416,7 +415,7 @@ export class SqliteJournal implements OrderJournal {
     const { s } = this;
     /** Units reserved at item + location that a stock figure read at `readAt` does not include (less the order's own). */
     const reserved = (item: string, location: string, readAt: number, exceptOrder?: string): number => {
-      const at = { item, location, readAt, readSecond: Math.floor(readAt / 1000), readSlot: Math.floor(readAt / 50) };
+      const at = { item, location, readAt, readSecond: Math.floor(readAt / SECOND_MS), readSlot: Math.floor(readAt / SLOT_MS) };
       const total = (s.reservedTotal.get(at) as { q: number }).q;
       const own = exceptOrder === undefined ? 0 : (s.reservedOwn.get({ ...at, orderKey: exceptOrder }) as { q: number }).q;
       // Totals kept by adding and subtracting REAL quantities can carry float dust (0.1 + 0.2 − 0.2);
@@ -481,7 +480,7 @@ export class SqliteJournal implements OrderJournal {
         if (Math.abs(now - this.sweptAt) >= 1000) {
           this.sweptAt = now;
           s.dropHandedBefore.run(now - HANDED_OVER_KEEP_MS);
-          for (const width of [1000, 50]) s.dropHandedSlotsBefore.run(width, Math.floor((now - HANDED_OVER_KEEP_MS) / width));
+          for (const width of [SECOND_MS, SLOT_MS]) s.dropHandedSlotsBefore.run(width, Math.floor((now - HANDED_OVER_KEEP_MS) / width));
         }
         return handed.reduce((sum, r) => sum + r.quantity, 0);
       },
@@ -761,11 +760,11 @@ function prepare(db: Database.Database) {
     reservedTotal: p(`SELECT
       COALESCE((SELECT quantity FROM reservation_open WHERE item = @item AND location = @location), 0)
       + (SELECT COALESCE(SUM(quantity), 0) FROM reservation_handed WHERE item = @item AND location = @location
-           AND width = 1000 AND slot > @readSecond)
+           AND width = ${SECOND_MS} AND slot > @readSecond)
       + (SELECT COALESCE(SUM(quantity), 0) FROM reservation_handed WHERE item = @item AND location = @location
-           AND width = 50 AND slot > @readSlot AND slot < (@readSecond + 1) * 20)
+           AND width = ${SLOT_MS} AND slot > @readSlot AND slot < (@readSecond + 1) * ${SECOND_MS / SLOT_MS})
       + (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE item = @item AND location = @location
-           AND handed_at > @readAt AND handed_at < (@readSlot + 1) * 50) AS q`),
+           AND handed_at > @readAt AND handed_at < (@readSlot + 1) * ${SLOT_MS}) AS q`),
     /** The part of reservedTotal that is the order's own. */
     reservedOwn: p(`SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = @orderKey AND item = @item AND location = @location
       AND (handed_at IS NULL OR handed_at > @readAt)`),

@@ -6,6 +6,41 @@ import type Database from 'better-sqlite3';
  * transaction, so two processes opening a fresh file at once cannot both migrate it.
  * Never edit a shipped migration: add a new one.
  */
+/** Widths of the handed-over slots (migration 3; changing them needs a new migration). */
+export const SECOND_MS = 1000;
+export const SLOT_MS = 50;
+const SLOT_WIDTHS = `(VALUES (${SECOND_MS}), (${SLOT_MS}))`;
+
+/**
+ * Migration 3's triggers. A row counts into the totals when it arrives (NEW) and out when it leaves (OLD):
+ * open units per item + location, or handed-over units in its slot of each width. An update is the old
+ * row leaving and the new one arriving. One trigger per case, each with its WHEN, so a row change runs
+ * only the statements it needs (a hand-over: one update and one upsert).
+ */
+const RESERVATION_TOTAL_TRIGGERS = (() => {
+  const openIn = `INSERT INTO reservation_open (item, location, quantity) VALUES (NEW.item, NEW.location, NEW.quantity)
+          ON CONFLICT (item, location) DO UPDATE SET quantity = quantity + excluded.quantity;`;
+  const openOut = 'UPDATE reservation_open SET quantity = quantity - OLD.quantity WHERE item = OLD.item AND location = OLD.location;';
+  const handedIn = `INSERT INTO reservation_handed (item, location, width, slot, quantity)
+          SELECT NEW.item, NEW.location, w.column1, NEW.handed_at / w.column1, NEW.quantity FROM ${SLOT_WIDTHS} AS w WHERE true
+          ON CONFLICT (item, location, width, slot) DO UPDATE SET quantity = quantity + excluded.quantity;`;
+  // One statement per width: an OR of the two would search every slot of the item.
+  const handedOut = [SECOND_MS, SLOT_MS].map((w) => `UPDATE reservation_handed SET quantity = quantity - OLD.quantity
+          WHERE item = OLD.item AND location = OLD.location AND width = ${w} AND slot = OLD.handed_at / ${w};`).join('\n        ');
+  const trigger = (name: string, event: string, when: string, body: string) =>
+    `      CREATE TRIGGER reservations_count_${name} AFTER ${event} ON reservations WHEN ${when} BEGIN\n        ${body}\n      END;`;
+  return [
+    trigger('insert_open', 'INSERT', 'NEW.handed_at IS NULL', openIn),
+    trigger('insert_handed', 'INSERT', 'NEW.handed_at IS NOT NULL', handedIn),
+    trigger('delete_open', 'DELETE', 'OLD.handed_at IS NULL', openOut),
+    trigger('delete_handed', 'DELETE', 'OLD.handed_at IS NOT NULL', handedOut),
+    trigger('update_open_out', 'UPDATE', 'OLD.handed_at IS NULL', openOut),
+    trigger('update_handed_out', 'UPDATE', 'OLD.handed_at IS NOT NULL', handedOut),
+    trigger('update_open_in', 'UPDATE', 'NEW.handed_at IS NULL', openIn),
+    trigger('update_handed_in', 'UPDATE', 'NEW.handed_at IS NOT NULL', handedIn),
+  ].join('\n');
+})();
+
 export const MIGRATIONS: readonly { version: number; sql: string }[] = [
   {
     version: 1,
@@ -102,7 +137,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     // What the gate asks per item + location ("how much do others hold?") summed every row handed over
     // since the stock was read: at Black-Friday rates thousands of rows per question. Triggers keep
     // totals instead: open units per item + location, and units handed over per item + location in
-    // slots of 1 s and of 50 ms (HANDED_SLOT_MS), so a question sums whole seconds, then the 50 ms
+    // slots of 1 s and of 50 ms (SECOND_MS, SLOT_MS), so a question sums whole seconds, then the 50 ms
     // slots of the second the stock was read in, then only the rows of its 50 ms slot.
     version: 3,
     sql: `
@@ -115,57 +150,19 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE TABLE reservation_handed (
         item TEXT NOT NULL,
         location TEXT NOT NULL,
-        width INTEGER NOT NULL,                     -- ms per slot: 1000 or 50
+        width INTEGER NOT NULL,                     -- ms per slot: SECOND_MS or SLOT_MS
         slot INTEGER NOT NULL,                      -- handed_at / width
         quantity REAL NOT NULL,
         PRIMARY KEY (item, location, width, slot)
       ) WITHOUT ROWID;
       CREATE INDEX reservation_handed_expiry ON reservation_handed (width, slot);
 
-      -- One trigger per case, each with its WHEN, so a row change runs only the statements it needs
-      -- (a hand-over: one update and one upsert).
-      CREATE TRIGGER reservations_count_insert_open AFTER INSERT ON reservations WHEN NEW.handed_at IS NULL BEGIN
-        INSERT INTO reservation_open (item, location, quantity) VALUES (NEW.item, NEW.location, NEW.quantity)
-          ON CONFLICT (item, location) DO UPDATE SET quantity = quantity + excluded.quantity;
-      END;
-      CREATE TRIGGER reservations_count_insert_handed AFTER INSERT ON reservations WHEN NEW.handed_at IS NOT NULL BEGIN
-        INSERT INTO reservation_handed (item, location, width, slot, quantity)
-          SELECT NEW.item, NEW.location, w.column1, NEW.handed_at / w.column1, NEW.quantity FROM (VALUES (1000), (50)) AS w WHERE true
-          ON CONFLICT (item, location, width, slot) DO UPDATE SET quantity = quantity + excluded.quantity;
-      END;
-      CREATE TRIGGER reservations_count_delete_open AFTER DELETE ON reservations WHEN OLD.handed_at IS NULL BEGIN
-        UPDATE reservation_open SET quantity = quantity - OLD.quantity WHERE item = OLD.item AND location = OLD.location;
-      END;
-      CREATE TRIGGER reservations_count_delete_handed AFTER DELETE ON reservations WHEN OLD.handed_at IS NOT NULL BEGIN
-        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
-          WHERE item = OLD.item AND location = OLD.location AND width = 1000 AND slot = OLD.handed_at / 1000;
-        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
-          WHERE item = OLD.item AND location = OLD.location AND width = 50 AND slot = OLD.handed_at / 50;
-      END;
-      -- An update is counted as the old row leaving and the new one arriving (the same statements as above).
-      CREATE TRIGGER reservations_count_update_open_out AFTER UPDATE ON reservations WHEN OLD.handed_at IS NULL BEGIN
-        UPDATE reservation_open SET quantity = quantity - OLD.quantity WHERE item = OLD.item AND location = OLD.location;
-      END;
-      CREATE TRIGGER reservations_count_update_handed_out AFTER UPDATE ON reservations WHEN OLD.handed_at IS NOT NULL BEGIN
-        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
-          WHERE item = OLD.item AND location = OLD.location AND width = 1000 AND slot = OLD.handed_at / 1000;
-        UPDATE reservation_handed SET quantity = quantity - OLD.quantity
-          WHERE item = OLD.item AND location = OLD.location AND width = 50 AND slot = OLD.handed_at / 50;
-      END;
-      CREATE TRIGGER reservations_count_update_open_in AFTER UPDATE ON reservations WHEN NEW.handed_at IS NULL BEGIN
-        INSERT INTO reservation_open (item, location, quantity) VALUES (NEW.item, NEW.location, NEW.quantity)
-          ON CONFLICT (item, location) DO UPDATE SET quantity = quantity + excluded.quantity;
-      END;
-      CREATE TRIGGER reservations_count_update_handed_in AFTER UPDATE ON reservations WHEN NEW.handed_at IS NOT NULL BEGIN
-        INSERT INTO reservation_handed (item, location, width, slot, quantity)
-          SELECT NEW.item, NEW.location, w.column1, NEW.handed_at / w.column1, NEW.quantity FROM (VALUES (1000), (50)) AS w WHERE true
-          ON CONFLICT (item, location, width, slot) DO UPDATE SET quantity = quantity + excluded.quantity;
-      END;
+${RESERVATION_TOTAL_TRIGGERS}
 
       INSERT INTO reservation_open (item, location, quantity)
         SELECT item, location, SUM(quantity) FROM reservations WHERE handed_at IS NULL GROUP BY item, location;
       INSERT INTO reservation_handed (item, location, width, slot, quantity)
-        SELECT item, location, w.column1, handed_at / w.column1, SUM(quantity) FROM reservations, (VALUES (1000), (50)) AS w
+        SELECT item, location, w.column1, handed_at / w.column1, SUM(quantity) FROM reservations, ${SLOT_WIDTHS} AS w
         WHERE handed_at IS NOT NULL GROUP BY item, location, w.column1, handed_at / w.column1;
     `,
   },
