@@ -73,19 +73,14 @@ export interface ReservationLine {
 /** How long a handed-over reservation is kept: longer than any stock figure may be cached (1 h) plus slack. */
 export const HANDED_OVER_KEEP_MS = 65 * 60_000;
 
+/** A journal's promise-returning methods as their synchronous selves (what runs inside its transaction). */
+type Synchronous<T> = { [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : never };
+
 /** The journal's reservation (and cursor) methods, synchronous, inside reservationTransaction; each does what its OrderJournal namesake does. */
-export interface ReservationTx {
+export type ReservationTx = Synchronous<Pick<OrderJournal, 'reserve' | 'release' | 'handOver' | 'reservedQuantity' | 'reservationsOf' | 'getCursor' | 'setCursor' | 'deleteCursor'>> & {
   /** The order's journal state (undefined: no record). */
   orderState(shop: string, orderId: string): OrderState | undefined;
-  reserve(orderKey: string, lines: readonly ReservationLine[]): ReserveResult;
-  release(orderKey: string, quantities?: readonly { item: string; location: string; quantity: number }[]): number;
-  handOver(orderKey: string): number;
-  reservedQuantity(item: string, location: string, stockReadAt?: number): number;
-  reservationsOf(orderKey: string): { item: string; location: string; quantity: number }[];
-  getCursor(name: string): string | undefined;
-  setCursor(name: string, value: string): void;
-  deleteCursor(name: string): void;
-}
+};
 
 export interface ReserveResult {
   ok: boolean;
