@@ -81,14 +81,18 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
     // first measured round is not the one in which V8 compiles the reserve and hand-over paths.
     const handOverAtSink = (m: Record<string, unknown>) => handOverOrder(journal, orderKey(shop, (m.payload as Order).id));
     sink.onMessage = (m) => { void handOverAtSink(m).catch(() => undefined); };
-    const jitWarm = Array.from({ length: Math.min(chainOrders, 2_000) }, (_, i) => parsed(renumbered(pool[i % pool.length]!)));
+    /** New orders (fresh ids, the pool's customers and lines), made and parsed before any clock starts. */
+    const newOrders = (n: number) => Array.from({ length: n }, (_, i) => parsed(renumbered(pool[i % pool.length]!)));
+    /** A floor measured once swung between 6,000 and 12,500 per CPU-second from run to run on this machine, and a
+     * low floor would flatter the ratio: three runs a round (well under a second each), the best kept. */
+    const floorRuns = async (k: 'floor' | 'floorChecks', first: string) => {
+      for (let run = 0; run < 3; run++) keep(k, await pump(sink, (i) => red.node(first).receive(orderMsg(shop, pool[i % pool.length]!)), o.orders, 500, 120_000));
+    };
+    const jitWarm = newOrders(Math.min(chainOrders, 2_000));
     await pump(sink, (i) => red.node(chain.first).receive(orderMsg(shop, jitWarm[i]!)), jitWarm.length, 500, 120_000);
     sink.onMessage = undefined;
     for (let round = 0; round < o.rounds; round++) {
-      // Each floor three times a round (it takes well under a second) and the best kept: a floor measured
-      // once swung between 6,000 and 12,500 per CPU-second from run to run on this machine, and a low floor
-      // would flatter the ratio.
-      for (let k = 0; k < 3; k++) keep('floor', await pump(sink, (i) => red.node(floor.first).receive(orderMsg(shop, pool[i % pool.length]!)), o.orders, 500, 120_000));
+      await floorRuns('floor', floor.first);
       // Caches warm at the start of the round (the gate's stock cache lives 30 s, the lookups' 5 min: a
       // long run outlives them), untimed; the BC simulator runs in this process, so a refetch would
       // count its CPU against the chain.
@@ -96,7 +100,7 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
       await pump(sink, (i) => red.node(chain.first).receive(orderMsg(shop, pool[i]!)), pool.length, 200, 60_000);
       // New orders for this round, made and parsed before the clock starts; few enough that the round
       // ends well within the stock cache's 30 s.
-      const fresh = Array.from({ length: chainOrders }, (_, i) => parsed(renumbered(pool[i % pool.length]!)));
+      const fresh = newOrders(chainOrders);
       const originals = new Set<unknown>(fresh);
       let identity = true;
       let releaseFailed = 0;
@@ -119,7 +123,7 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
       keep('chain', c.result);
       copies = { cloneMessage: c.cloneMessage, structuredClone: c.structuredClone, identity, messages: fresh.length };
 
-      for (let k = 0; k < 3; k++) keep('floorChecks', await pump(sink, (i) => red.node(floorChecks.first).receive(orderMsg(shop, pool[i % pool.length]!)), o.orders, 500, 120_000));
+      await floorRuns('floorChecks', floorChecks.first);
       const r1 = sims.bc.stats().requests;
       // The round's new orders again (as many as the floor's run): distinct objects, as real traffic is.
       keep('checks', await pump(sink, (i) => red.node(checks.first).receive(orderMsg(shop, fresh[i % fresh.length]!)), o.orders, 500, 120_000));

@@ -205,8 +205,7 @@ const metafieldView = (core: SimCore, m: MetafieldState) => ({
   __typename: 'Metafield', id: `gid://shopify/Metafield/${m.id}`, namespace: m.namespace, key: m.key, value: m.value, type: m.type, ownerType: 'ORDER',
   createdAt: gqlTime(m.createdMs), updatedAt: gqlTime(m.updatedMs),
   owner: () => {
-    const id = parseGid(m.ownerId, 'Order');
-    const o = id === undefined ? undefined : core.store.order(id);
+    const o = core.store.order(gidOr(m.ownerId, 'Order'));
     return o ? orderView(core, o) : null;
   },
 });

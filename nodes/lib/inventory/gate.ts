@@ -116,8 +116,9 @@ export class InventoryGate {
     }
     if (alloc.blocked) return { findings: alloc.findings };
     // A dry-run flow never creates the sales order whose writer would give the units back.
-    if (this.d.dryRun?.()) return { findings: [...alloc.findings, wouldReserve(alloc)], erp: { lines: withLocations(erp!.lines!, alloc) } };
-    const outcome = { findings: alloc.findings, erp: { lines: withLocations(erp!.lines!, alloc) } };
+    const located = { lines: withLocations(erp!.lines!, alloc) };
+    if (this.d.dryRun?.()) return { findings: [...alloc.findings, wouldReserve(alloc)], erp: located };
+    const outcome = { findings: alloc.findings, erp: located };
     const filed = JSON.stringify(lineMap(lines, alloc));
     // A re-checked order (orders/updated, a released hold) usually holds this very reservation already.
     if (!(ownRows.length && sameReservation(ownRows, alloc.reservations))) {
