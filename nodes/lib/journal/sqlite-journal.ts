@@ -10,7 +10,8 @@ import type {
   EventRecord, HoldFilter, HoldRecord, OrderJournal, OrderRecord, RecordEventInput, RecordEventResult,
   ReservationLine, ReserveResult, ReservationTx,
 } from './journal';
-import { SECOND_MS, SLOT_MS, migrate } from './sqlite-migrations';
+import { migrate } from './sqlite-migrations';
+import { ReservationLedger } from './reservation-ledger';
 import { decodeEvent, decodeHold, decodeOrder, encodeJson } from './sqlite-rows';
 
 export interface SqliteJournalOptions {
@@ -68,6 +69,9 @@ function check<T>(schema: z.ZodType<T>, what: string, value: unknown): T {
 
 const ORDER_TOPIC_PREFIX = 'orders/';
 
+/** A reservation row as the ledger needs it (handed_at: when it was handed over to D365, or null). */
+interface ReservationRow { item: string; location: string; quantity: number; handed_at: number | null }
+
 /**
  * The embedded journal backend: one SQLite file (or `:memory:`), shared by every node of a
  * Node-RED instance and by several Node-RED processes on the same machine.
@@ -90,6 +94,10 @@ export class SqliteJournal implements OrderJournal {
   private readonly tx: ReservationTx;
   /** When handed-over rows past their keep time were last dropped. */
   private sweptAt = 0;
+  /** The reservation rows summed per item + location (see ReservationLedger); undefined: to be rebuilt. */
+  private ledgerCache: ReservationLedger | undefined;
+  /** PRAGMA data_version when the ledger was built: it changes when another connection commits. */
+  private ledgerVersion = -1;
   /** Write transactions committed so far; with group commit, often fewer than write calls. */
   commits = 0;
   /** WAL syncs so far (each one fdatasync); several commits made during one sync share the next. */
@@ -226,6 +234,8 @@ export class SqliteJournal implements OrderJournal {
         try {
           outcomes.push({ ok: true, value: op.writes && isolate ? this.savepoint(op.fn) : op.fn() });
         } catch (e) {
+          // Its writes are rolled back, but the ledger may have counted some of them: rebuilt on next use.
+          this.ledgerCache = undefined;
           // SQLite ends the whole transaction on some errors (SQLITE_FULL, IOERR, BUSY): then no
           // operation of the batch has committed, and all must fail.
           if (!isolate || (writes && !this.db.inTransaction)) throw e;
@@ -244,6 +254,7 @@ export class SqliteJournal implements OrderJournal {
         runAll();
       }
     } catch (e) {
+      this.ledgerCache = undefined; // nothing of the batch was kept
       const err = toError(e);
       for (const op of batch) op.reject(err);
       return;
@@ -410,18 +421,37 @@ export class SqliteJournal implements OrderJournal {
     return this.run(() => this.tx.reservationsOf(orderKey));
   }
 
+  /**
+   * The ledger, rebuilt from the rows first if another connection (another Node-RED process) has
+   * committed since it was built. Inside a write transaction nobody else can commit meanwhile.
+   */
+  private ledger(): ReservationLedger {
+    const version = this.s.dataVersion.get() as number;
+    if (this.ledgerCache && version === this.ledgerVersion) return this.ledgerCache;
+    const ledger = new ReservationLedger();
+    // NULL (open) sorts first; hand-overs arrive in time order, as the ledger appends them.
+    for (const r of this.s.ledgerRows.iterate() as Iterable<ReservationRow>) {
+      if (r.handed_at === null) ledger.addOpen(r.item, r.location, r.quantity);
+      else ledger.addHanded(r.item, r.location, r.handed_at, r.quantity);
+    }
+    this.ledgerCache = ledger;
+    this.ledgerVersion = version;
+    return ledger;
+  }
+
   /** The synchronous reservation methods: the async ones above and reservationTransaction run them. */
   private reservationMethods(): ReservationTx {
     const { s } = this;
-    /** Units reserved at item + location that a stock figure read at `readAt` does not include (less the order's own). */
-    const reserved = (item: string, location: string, readAt: number, exceptOrder?: string): number => {
-      const at = { item, location, readAt, readSecond: Math.floor(readAt / SECOND_MS), readSlot: Math.floor(readAt / SLOT_MS) };
-      const total = (s.reservedTotal.get(at) as { q: number }).q;
-      const own = exceptOrder === undefined ? 0 : (s.reservedOwn.get({ ...at, orderKey: exceptOrder }) as { q: number }).q;
-      // Totals kept by adding and subtracting REAL quantities can carry float dust (0.1 + 0.2 − 0.2);
-      // quantities in D365 have at most 5 decimals.
-      return Math.round((total - own) * 1e5) / 1e5;
+    /** Takes rows out of the ledger as they are deleted (or handed over). */
+    const forget = (ledger: ReservationLedger, rows: readonly ReservationRow[]) => {
+      for (const r of rows) {
+        if (r.handed_at === null) ledger.addOpen(r.item, r.location, -r.quantity);
+        else ledger.addHanded(r.item, r.location, r.handed_at, -r.quantity);
+      }
     };
+    // Totals kept by adding and subtracting REAL quantities can carry float dust (0.1 + 0.2 − 0.2);
+    // quantities in D365 have at most 5 decimals.
+    const tidy = (q: number) => Math.round(q * 1e5) / 1e5;
     return {
       orderState: (shop, orderId) => (s.orderState.get(shop, orderId) as { state: OrderState } | undefined)?.state,
       reserve: (orderKey, lines) => {
@@ -441,50 +471,65 @@ export class SqliteJournal implements OrderJournal {
             w.stockReadAt = Math.min(w.stockReadAt, readAt);
           } else wanted.set(k, { item: l.item, location: l.location, quantity: l.quantity, limit: l.limit, stockReadAt: readAt });
         }
+        const ledger = this.ledger();
+        const own = s.rowsOf.all(orderKey) as ReservationRow[];
         const shortfalls: ReserveResult['shortfalls'] = [];
         for (const w of wanted.values()) {
           if (w.quantity === 0) continue;
-          const others = reserved(w.item, w.location, w.stockReadAt, orderKey);
+          // What others hold for this figure: everything counted for it, less the order's own rows.
+          const mine = own.reduce((sum, r) => (r.item === w.item && r.location === w.location && (r.handed_at === null || r.handed_at > w.stockReadAt) ? sum + r.quantity : sum), 0);
+          const others = tidy(ledger.held(w.item, w.location, w.stockReadAt) - mine);
           if (others + w.quantity > w.limit) {
             shortfalls.push({ item: w.item, location: w.location, requested: w.quantity, available: Math.max(0, w.limit - others) });
           }
         }
         if (shortfalls.length) return { ok: false, shortfalls };
         s.releaseAll.run(orderKey);
+        forget(ledger, own);
         for (const w of wanted.values()) {
-          if (w.quantity > 0) s.insertReservation.run(orderKey, w.item, w.location, w.quantity);
+          if (w.quantity <= 0) continue;
+          s.insertReservation.run(orderKey, w.item, w.location, w.quantity);
+          ledger.addOpen(w.item, w.location, w.quantity);
         }
         return { ok: true, shortfalls: [] };
       },
       release: (orderKey, quantities) => {
+        const ledger = this.ledger();
         if (quantities === undefined) {
-          const total = (s.reservedByOrder.get(orderKey) as { q: number }).q;
+          const rows = s.rowsOf.all(orderKey) as ReservationRow[];
           s.releaseAll.run(orderKey);
-          return total;
+          forget(ledger, rows);
+          return rows.reduce((sum, r) => sum + r.quantity, 0);
         }
         let released = 0;
         for (const q of check(ReleaseLines, 'release quantities', quantities)) {
-          const row = s.reservation.get(orderKey, q.item, q.location) as { quantity: number } | undefined;
+          const row = s.reservation.get(orderKey, q.item, q.location) as ReservationRow | undefined;
           if (!row) continue;
           const take = Math.min(row.quantity, q.quantity);
           if (take >= row.quantity) s.deleteReservation.run(orderKey, q.item, q.location);
           else s.setReservation.run(row.quantity - take, orderKey, q.item, q.location);
+          forget(ledger, [{ ...row, quantity: take }]);
           released += take;
         }
         return released;
       },
       handOver: (orderKey) => {
         const now = this.now();
-        const handed = s.handOver.all(now, orderKey) as { quantity: number }[];
+        const ledger = this.ledger();
+        const handed = s.handOver.all(now, orderKey) as ReservationRow[];
+        for (const r of handed) {
+          ledger.addOpen(r.item, r.location, -r.quantity);
+          ledger.addHanded(r.item, r.location, now, r.quantity);
+        }
         // Rows past HANDED_OVER_KEEP_MS go with the next handover, at most once a second (not per order).
         if (Math.abs(now - this.sweptAt) >= 1000) {
           this.sweptAt = now;
           s.dropHandedBefore.run(now - HANDED_OVER_KEEP_MS);
-          for (const width of [SECOND_MS, SLOT_MS]) s.dropHandedSlotsBefore.run(width, Math.floor((now - HANDED_OVER_KEEP_MS) / width));
+          ledger.dropHandedBefore(now - HANDED_OVER_KEEP_MS);
         }
         return handed.reduce((sum, r) => sum + r.quantity, 0);
       },
-      reservedQuantity: (item, location, stockReadAt) => reserved(item, location, stockReadAt ?? this.now()),
+      reservedQuantity: (item, location, stockReadAt) => tidy(this.ledger().held(item, location, stockReadAt ?? this.now())),
       reservationsOf: (orderKey) => s.reservationsOf.all(orderKey) as { item: string; location: string; quantity: number }[],
       getCursor: (name) => (s.cursor.get(name) as { value: string } | undefined)?.value,
       setCursor: (name, value) => {
@@ -753,28 +798,15 @@ function prepare(db: Database.Database) {
     touchOrder: p('UPDATE orders SET updated_at = ? WHERE shop = ? AND order_id = ?'),
     insertHistory: p('INSERT INTO order_history (shop, order_id, at, event, detail) VALUES (?, ?, ?, ?, ?)'),
 
-    // A handed-over row counts only for a stock figure read before the handover (D365 did not show it
-    // yet). From the totals the triggers keep (migration 3): open units; units handed over in the
-    // seconds after the one the stock was read in; in that second's 50 ms slots after the read's; and
-    // the rows of the read's own slot handed over after it.
-    reservedTotal: p(`SELECT
-      COALESCE((SELECT quantity FROM reservation_open WHERE item = @item AND location = @location), 0)
-      + (SELECT COALESCE(SUM(quantity), 0) FROM reservation_handed WHERE item = @item AND location = @location
-           AND width = ${SECOND_MS} AND slot > @readSecond)
-      + (SELECT COALESCE(SUM(quantity), 0) FROM reservation_handed WHERE item = @item AND location = @location
-           AND width = ${SLOT_MS} AND slot > @readSlot AND slot < (@readSecond + 1) * ${SECOND_MS / SLOT_MS})
-      + (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE item = @item AND location = @location
-           AND handed_at > @readAt AND handed_at < (@readSlot + 1) * ${SLOT_MS}) AS q`),
-    /** The part of reservedTotal that is the order's own. */
-    reservedOwn: p(`SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = @orderKey AND item = @item AND location = @location
-      AND (handed_at IS NULL OR handed_at > @readAt)`),
-    reservedByOrder: p('SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE order_key = ?'),
+    // Reservation rows, for the ledger: open ones (handed_at NULL, sorted first), then hand-overs in time order.
+    ledgerRows: p(`SELECT item, location, handed_at, SUM(quantity) AS quantity FROM reservations
+      GROUP BY item, location, handed_at ORDER BY handed_at`),
+    dataVersion: p('PRAGMA data_version').pluck(),
+    rowsOf: p('SELECT item, location, quantity, handed_at FROM reservations WHERE order_key = ?'),
     orderState: p('SELECT state FROM orders WHERE shop = ? AND order_id = ?'),
-    handOver: p('UPDATE reservations SET handed_at = ? WHERE order_key = ? AND handed_at IS NULL RETURNING quantity'),
+    handOver: p('UPDATE reservations SET handed_at = ? WHERE order_key = ? AND handed_at IS NULL RETURNING item, location, quantity, handed_at'),
     dropHandedBefore: p('DELETE FROM reservations WHERE handed_at IS NOT NULL AND handed_at < ?'),
-    // Slots wholly before the cut-off: their rows are gone (the trigger took them to zero).
-    dropHandedSlotsBefore: p('DELETE FROM reservation_handed WHERE width = ? AND slot < ?'),
-    reservation: p('SELECT quantity FROM reservations WHERE order_key = ? AND item = ? AND location = ?'),
+    reservation: p('SELECT item, location, quantity, handed_at FROM reservations WHERE order_key = ? AND item = ? AND location = ?'),
     reservationsOf: p('SELECT item, location, quantity FROM reservations WHERE order_key = ? AND handed_at IS NULL ORDER BY item, location'),
     insertReservation: p('INSERT INTO reservations (order_key, item, location, quantity) VALUES (?, ?, ?, ?)'),
     setReservation: p('UPDATE reservations SET quantity = ? WHERE order_key = ? AND item = ? AND location = ?'),
