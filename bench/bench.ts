@@ -34,7 +34,7 @@ const PHASES: Phase[] = [
   },
   {
     name: 'webhook',
-    run: (q, log) => webhookPhase({ packageRoot, rate: 1000, seconds: q ? 5 : 15 }, log),
+    run: (q, log) => webhookPhase({ packageRoot, rate: 1000, seconds: 5, rounds: q ? 1 : 3 }, log),
   },
   {
     name: 'memory',

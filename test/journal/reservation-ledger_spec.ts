@@ -32,10 +32,12 @@ describe('ReservationLedger', () => {
       let handed: { place: number; at: number; q: number }[] = [];
       for (const op of ops) {
         if (op.kind === 'open') {
-          ledger.addOpen(...places[op.place]!, op.q);
+          const [item, location] = places[op.place]!;
+          ledger.addOpen(item, location, op.q);
           open.set(op.place, (open.get(op.place) ?? 0) + op.q);
         } else if (op.kind === 'handed') {
-          ledger.addHanded(...places[op.place]!, op.at, op.q);
+          const [item, location] = places[op.place]!;
+          ledger.addHanded(item, location, op.at, op.q);
           handed.push({ place: op.place, at: op.at, q: op.q });
         } else {
           ledger.dropHandedBefore(op.before);
