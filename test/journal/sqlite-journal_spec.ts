@@ -669,6 +669,34 @@ describe('SqliteJournal', function () {
       (await a.reservedQuantity('A', 'MAIN', Date.now() + 1)).should.equal(0);
     });
 
+    it('rebuilds its reservation ledger only when another journal changed reservations, not on every commit of theirs', async () => {
+      const file = path.join(dir, 'journal.sqlite');
+      const a = open(file);
+      const b = open(file);
+      const line = { item: 'A', location: 'MAIN', quantity: 1, limit: 10 };
+      (await b.reservedQuantity('A', 'MAIN')).should.equal(0);
+      const built = b.ledgerBuilds;
+      // Another process receiving webhooks and filing holds: b's ledger stays valid.
+      await a.recordEvent(event());
+      await a.putHold(hold('h1'));
+      (await b.reservedQuantity('A', 'MAIN')).should.equal(0);
+      b.ledgerBuilds.should.equal(built);
+      // b's own reservation writes keep its ledger current without a rebuild.
+      await b.reserve('o1', [line]);
+      await b.handOver('o1');
+      (await b.reservedQuantity('A', 'MAIN', 0)).should.equal(1);
+      b.ledgerBuilds.should.equal(built);
+      // a changes reservations: b rebuilds once and sees it.
+      await a.reserve('o2', [{ ...line, quantity: 2 }]);
+      (await b.reservedQuantity('A', 'MAIN', 0)).should.equal(3);
+      (await b.reservedQuantity('A', 'MAIN', 0)).should.equal(3);
+      b.ledgerBuilds.should.equal(built + 1);
+      await a.release('o2', [{ item: 'A', location: 'MAIN', quantity: 1 }]);
+      (await b.reservedQuantity('A', 'MAIN', 0)).should.equal(2);
+      await a.release('o2');
+      (await b.reservedQuantity('A', 'MAIN', Date.now() + 1)).should.equal(0);
+    });
+
     it('lets exactly one of several processes record each webhook id and win each order transition', async function () {
       // Generous: most of the time is ts-node starting the children, which a loaded machine stretches.
       this.timeout(60_000);

@@ -96,8 +96,12 @@ export class SqliteJournal implements OrderJournal {
   private sweptAt = 0;
   /** The reservation rows summed per item + location (see ReservationLedger); undefined: to be rebuilt. */
   private ledgerCache: ReservationLedger | undefined;
-  /** PRAGMA data_version when the ledger was built: it changes when another connection commits. */
-  private ledgerVersion = -1;
+  /** PRAGMA data_version when the ledger was last known current: it changes when another connection commits. */
+  private ledgerDataVersion = -1;
+  /** The reservations' change counter (reservations_version) the ledger reflects. */
+  private ledgerChanges = -1;
+  /** Times the ledger was built from the rows (at first use, after another process changed reservations, after a failed write). */
+  ledgerBuilds = 0;
   /** Write transactions committed so far; with group commit, often fewer than write calls. */
   commits = 0;
   /** WAL syncs so far (each one fdatasync); several commits made during one sync share the next. */
@@ -423,20 +427,30 @@ export class SqliteJournal implements OrderJournal {
 
   /**
    * The ledger, rebuilt from the rows first if another connection (another Node-RED process) has
-   * committed since it was built. Inside a write transaction nobody else can commit meanwhile.
+   * changed reservations since. Any commit of another connection changes data_version; only a
+   * reservation write moves reservations_version, so another process receiving webhooks or filing
+   * holds costs one read here, not a rebuild. Inside a write transaction nobody else can commit.
    */
   private ledger(): ReservationLedger {
-    const version = this.s.dataVersion.get() as number;
-    if (this.ledgerCache && version === this.ledgerVersion) return this.ledgerCache;
+    const dataVersion = this.s.dataVersion.get() as number;
+    if (this.ledgerCache && dataVersion === this.ledgerDataVersion) return this.ledgerCache;
+    const changes = this.s.reservationChanges.get() as number;
+    this.ledgerDataVersion = dataVersion;
+    if (this.ledgerCache && changes === this.ledgerChanges) return this.ledgerCache;
     const ledger = new ReservationLedger();
     // NULL (open) sorts first; hand-overs arrive in time order, as the ledger appends them.
     for (const r of this.s.ledgerRows.iterate() as Iterable<ReservationRow>) {
       if (r.handed_at === null) ledger.addOpen(r.item, r.location, r.quantity);
       else ledger.addHanded(r.item, r.location, r.handed_at, r.quantity);
     }
-    this.ledgerCache = ledger;
-    this.ledgerVersion = version;
-    return ledger;
+    this.ledgerBuilds++;
+    this.ledgerChanges = changes;
+    return (this.ledgerCache = ledger);
+  }
+
+  /** After a reservation write of ours (same transaction): tells other connections their ledgers are stale. */
+  private changedReservations(): void {
+    this.ledgerChanges = this.s.countReservationChange.get() as number;
   }
 
   /** The synchronous reservation methods: the async ones above and reservationTransaction run them. */
@@ -491,14 +505,17 @@ export class SqliteJournal implements OrderJournal {
           s.insertReservation.run(orderKey, w.item, w.location, w.quantity);
           ledger.addOpen(w.item, w.location, w.quantity);
         }
+        this.changedReservations();
         return { ok: true, shortfalls: [] };
       },
       release: (orderKey, quantities) => {
         const ledger = this.ledger();
         if (quantities === undefined) {
           const rows = s.rowsOf.all(orderKey) as ReservationRow[];
+          if (!rows.length) return 0;
           s.releaseAll.run(orderKey);
           forget(ledger, rows);
+          this.changedReservations();
           return rows.reduce((sum, r) => sum + r.quantity, 0);
         }
         let released = 0;
@@ -511,6 +528,7 @@ export class SqliteJournal implements OrderJournal {
           forget(ledger, [{ ...row, quantity: take }]);
           released += take;
         }
+        if (released) this.changedReservations();
         return released;
       },
       handOver: (orderKey) => {
@@ -522,11 +540,13 @@ export class SqliteJournal implements OrderJournal {
           ledger.addHanded(r.item, r.location, now, r.quantity);
         }
         // Rows past HANDED_OVER_KEEP_MS go with the next handover, at most once a second (not per order).
+        let changed = handed.length > 0;
         if (Math.abs(now - this.sweptAt) >= 1000) {
           this.sweptAt = now;
-          s.dropHandedBefore.run(now - HANDED_OVER_KEEP_MS);
+          if (s.dropHandedBefore.run(now - HANDED_OVER_KEEP_MS).changes) changed = true;
           ledger.dropHandedBefore(now - HANDED_OVER_KEEP_MS);
         }
+        if (changed) this.changedReservations();
         return handed.reduce((sum, r) => sum + r.quantity, 0);
       },
       reservedQuantity: (item, location, stockReadAt) => tidy(this.ledger().held(item, location, stockReadAt ?? this.now())),
@@ -802,6 +822,8 @@ function prepare(db: Database.Database) {
     ledgerRows: p(`SELECT item, location, handed_at, SUM(quantity) AS quantity FROM reservations
       GROUP BY item, location, handed_at ORDER BY handed_at`),
     dataVersion: p('PRAGMA data_version').pluck(),
+    reservationChanges: p('SELECT n FROM reservations_version WHERE id = 1').pluck(),
+    countReservationChange: p('UPDATE reservations_version SET n = n + 1 WHERE id = 1 RETURNING n').pluck(),
     rowsOf: p('SELECT item, location, quantity, handed_at FROM reservations WHERE order_key = ?'),
     orderState: p('SELECT state FROM orders WHERE shop = ? AND order_id = ?'),
     handOver: p('UPDATE reservations SET handed_at = ? WHERE order_key = ? AND handed_at IS NULL RETURNING item, location, quantity, handed_at'),

@@ -169,9 +169,12 @@ ${RESERVATION_TOTAL_TRIGGERS}
   {
     // The totals move into memory (ReservationLedger, built from the rows and rebuilt when another
     // connection writes): the triggers cost more on every reservation write than the reads they saved.
-    // So do the two indexes by item + location, which only the summing queries read.
+    // So do the two indexes by item + location, which only the summing queries read. Every reservation
+    // write counts itself in reservations_version, so a process knows when another one changed them.
     version: 4,
     sql: `
+      CREATE TABLE reservations_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+      INSERT INTO reservations_version (id, n) VALUES (1, 0);
       DROP INDEX reservations_item;
       DROP INDEX reservations_open;
       DROP TRIGGER reservations_count_insert_open;
