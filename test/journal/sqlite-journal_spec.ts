@@ -697,28 +697,33 @@ describe('SqliteJournal', function () {
       (await b.reservedQuantity('A', 'MAIN', Date.now() + 1)).should.equal(0);
     });
 
-    it('lets exactly one of several processes record each webhook id and win each order transition', async function () {
+    it('lets exactly one of several processes record each webhook id and win each order transition, and never reserve past a limit', async function () {
       // Generous: most of the time is ts-node starting the children, which a loaded machine stretches.
       this.timeout(60_000);
       const file = path.join(dir, 'journal.sqlite');
       const here = open(file); // creates the schema first, so the race is about the data, not migration
       const keys = 40;
-      const workers = [0, 1].map((w) => fork(path.join(__dirname, 'fixtures', 'race-worker.ts'), [file, String(keys), `w${w}`], {
+      // Three processes ask for one unit each per key, 120 in all, of an item with 30 units: exactly 30 succeed.
+      const limit = 30;
+      const workers = [0, 1].map((w) => fork(path.join(__dirname, 'fixtures', 'race-worker.ts'), [file, String(keys), `w${w}`, String(limit)], {
         execArgv: ['-r', 'ts-node/register/transpile-only'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       }));
       children.push(...workers);
       const exited = (w: ReturnType<typeof fork>) => new Promise<never>((_, reject) => w.once('exit', (code) => reject(new Error(`worker exited with ${code}`))));
       await Promise.all(workers.map((w) => Promise.race([new Promise<void>((resolve) => w.once('message', () => resolve())), exited(w)])));
-      const reports = workers.map((w) => new Promise<{ newKeys: string[]; wonOrders: string[] }>((resolve) => w.once('message', (m) => resolve(m as never))));
+      const reports = workers.map((w) => new Promise<{ newKeys: string[]; wonOrders: string[]; reserved: number }>((resolve) => w.once('message', (m) => resolve(m as never))));
       workers.forEach((w) => w.send('go'));
       // This process races too, as a third writer on the same file.
-      const mine = { newKeys: [] as string[], wonOrders: [] as string[] };
+      const mine = { newKeys: [] as string[], wonOrders: [] as string[], reserved: 0 };
       for (let i = 0; i < keys; i++) {
         if ((await here.recordEvent({ ...event({ dedupeKey: `wh-${i}` }), shop: 'race.myshopify.com' })).status === 'new') mine.newKeys.push(`wh-${i}`);
         if (await here.transitionOrder('race.myshopify.com', `o-${i}`, [undefined, 'received'], 'creating')) mine.wonOrders.push(`o-${i}`);
+        if ((await here.reserve(`here-${i}`, [{ item: 'R', location: 'MAIN', quantity: 1, limit }])).ok) mine.reserved++;
       }
       const results = [mine, ...(await Promise.all(reports))];
+      results.reduce((n, r) => n + r.reserved, 0).should.equal(limit);
+      (await here.reservedQuantity('R', 'MAIN')).should.equal(limit);
       results.flatMap((r) => r.newKeys).sort().should.eql(Array.from({ length: keys }, (_, i) => `wh-${i}`).sort());
       results.flatMap((r) => r.wonOrders).sort().should.eql(Array.from({ length: keys }, (_, i) => `o-${i}`).sort());
       (await here.unemittedEvents()).should.have.length(keys);
