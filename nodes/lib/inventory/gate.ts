@@ -5,7 +5,7 @@ import type { OrderJournal, ReservationLine, ReservationTx } from '../journal/jo
 import type { CheckOutcome } from '../node-red/check-node';
 import { d365Unavailable } from '../checks/price-lookup';
 import { allocate } from './allocate';
-import type { Allocation, DemandLine } from './allocate';
+import type { Allocation, DemandLine, Place } from './allocate';
 import { safetyStockOf } from './gate-settings';
 import type { GateRules } from './gate-settings';
 import { itemKey, orderKey, shopifyLocationId } from './keys';
@@ -93,21 +93,24 @@ export class InventoryGate {
     const ownRows = tx.reservationsOf(key);
     const own = placeMap(ownRows);
     const figures = (item: string) => stock.get(item.split(':')[0]!)?.byKey.get(item);
-    const reserved = new Map<string, number>();
+    // allocate() asks for the same item + location several times (each candidate location, then the limit).
+    const places = new Map<string, Place>();
     const alloc = allocate({
       lines, rules: this.d.rules,
       stockedLocations: [...new Set(lines.flatMap((l) => [...(figures(l.item)?.keys() ?? [])]))],
       unstocked: new Set(lines.filter((l) => !figures(l.item)?.size).map((l) => l.item)),
       place: (item, loc) => {
-        // What other orders hold that the (possibly cached) D365 figure does not include yet.
         const k = placeKey(item, loc);
-        let total = reserved.get(k);
-        if (total === undefined) reserved.set(k, total = tx.reservedQuantity(item, loc, readAtOf(stock, item)));
+        let p = places.get(k);
+        if (p) return p;
+        // What other orders hold that the (possibly cached) D365 figure does not include yet.
+        const total = tx.reservedQuantity(item, loc, readAtOf(stock, item));
         const f = figures(item)?.get(loc);
-        return {
+        places.set(k, p = {
           inventory: f?.inventory ?? 0, onSalesOrders: f?.onSalesOrders ?? 0, safety: safetyStockOf(this.d.rules, item),
           reservedByOthers: Math.max(0, total - (own.get(k) ?? 0)),
-        };
+        });
+        return p;
       },
     });
     if (staleBefore !== undefined) {

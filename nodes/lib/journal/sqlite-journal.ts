@@ -476,7 +476,7 @@ export class SqliteJournal implements OrderJournal {
         const now = this.now();
         const wanted = new Map<string, { item: string; location: string; quantity: number; limit: number; stockReadAt: number }>();
         for (const l of parsed) {
-          const k = JSON.stringify([l.item, l.location]);
+          const k = `${l.item}\u0000${l.location}`;
           const w = wanted.get(k);
           const readAt = l.stockReadAt ?? now;
           if (w) {
