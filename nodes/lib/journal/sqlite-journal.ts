@@ -100,6 +100,8 @@ export class SqliteJournal implements OrderJournal {
   private ledgerDataVersion = -1;
   /** The reservations' change counter (reservations_version) the ledger reflects. */
   private ledgerChanges = -1;
+  /** Set by a reservation write in the batch being committed: the batch then counts one change in reservations_version. */
+  private reservationsChanged = false;
   /** Times the ledger was built from the rows (at first use, after another process changed reservations, after a failed write). */
   ledgerBuilds = 0;
   /** Write transactions committed so far; with group commit, often fewer than write calls. */
@@ -234,6 +236,7 @@ export class SqliteJournal implements OrderJournal {
     // A lone operation needs no savepoint: if it throws, the whole transaction rolls back with it.
     const isolate = batch.length > 1;
     const runAll = () => {
+      this.reservationsChanged = false;
       for (const op of batch) {
         try {
           outcomes.push({ ok: true, value: op.writes && isolate ? this.savepoint(op.fn) : op.fn() });
@@ -246,6 +249,8 @@ export class SqliteJournal implements OrderJournal {
           outcomes.push({ ok: false, error: toError(e) });
         }
       }
+      // Once per transaction, however many reservation writes it holds: enough for other processes to notice.
+      if (this.reservationsChanged) this.ledgerChanges = this.s.countReservationChange.get() as number;
     };
     let changed = false;
     try {
@@ -448,11 +453,6 @@ export class SqliteJournal implements OrderJournal {
     return (this.ledgerCache = ledger);
   }
 
-  /** After a reservation write of ours (same transaction): tells other connections their ledgers are stale. */
-  private changedReservations(): void {
-    this.ledgerChanges = this.s.countReservationChange.get() as number;
-  }
-
   /** The synchronous reservation methods: the async ones above and reservationTransaction run them. */
   private reservationMethods(): ReservationTx {
     const { s } = this;
@@ -505,7 +505,7 @@ export class SqliteJournal implements OrderJournal {
           s.insertReservation.run(orderKey, w.item, w.location, w.quantity);
           ledger.addOpen(w.item, w.location, w.quantity);
         }
-        this.changedReservations();
+        this.reservationsChanged = true;
         return { ok: true, shortfalls: [] };
       },
       release: (orderKey, quantities) => {
@@ -515,7 +515,7 @@ export class SqliteJournal implements OrderJournal {
           if (!rows.length) return 0;
           s.releaseAll.run(orderKey);
           forget(ledger, rows);
-          this.changedReservations();
+          this.reservationsChanged = true;
           return rows.reduce((sum, r) => sum + r.quantity, 0);
         }
         let released = 0;
@@ -528,7 +528,7 @@ export class SqliteJournal implements OrderJournal {
           forget(ledger, [{ ...row, quantity: take }]);
           released += take;
         }
-        if (released) this.changedReservations();
+        if (released) this.reservationsChanged = true;
         return released;
       },
       handOver: (orderKey) => {
@@ -546,7 +546,7 @@ export class SqliteJournal implements OrderJournal {
           if (s.dropHandedBefore.run(now - HANDED_OVER_KEEP_MS).changes) changed = true;
           ledger.dropHandedBefore(now - HANDED_OVER_KEEP_MS);
         }
-        if (changed) this.changedReservations();
+        if (changed) this.reservationsChanged = true;
         return handed.reduce((sum, r) => sum + r.quantity, 0);
       },
       reservedQuantity: (item, location, stockReadAt) => tidy(this.ledger().held(item, location, stockReadAt ?? this.now())),
