@@ -432,9 +432,10 @@ export class SqliteJournal implements OrderJournal {
 
   /**
    * The ledger, rebuilt from the rows first if another connection (another Node-RED process) has
-   * changed reservations since. Any commit of another connection changes data_version; only a
-   * reservation write moves reservations_version, so another process receiving webhooks or filing
-   * holds costs one read here, not a rebuild. Inside a write transaction nobody else can commit.
+   * changed reservations since. Any commit of another connection changes data_version; only one with
+   * reservation writes moves reservations_version, so another process receiving webhooks or filing
+   * holds costs one read here, not a rebuild. Inside a write transaction nobody else can commit; outside
+   * one, the counter is read before the rows, so a commit in between only causes one more rebuild.
    */
   private ledger(): ReservationLedger {
     const dataVersion = this.s.dataVersion.get() as number;

@@ -168,9 +168,10 @@ ${RESERVATION_TOTAL_TRIGGERS}
   },
   {
     // The totals move into memory (ReservationLedger, built from the rows and rebuilt when another
-    // connection writes): the triggers cost more on every reservation write than the reads they saved.
-    // So do the two indexes by item + location, which only the summing queries read. Every reservation
-    // write counts itself in reservations_version, so a process knows when another one changed them.
+    // process has changed reservations): the triggers cost more on every reservation write than the
+    // reads they saved. So do the two indexes by item + location, which only the summing queries read.
+    // Each transaction with reservation writes counts one change in reservations_version, which is how
+    // a process knows another one changed them.
     version: 4,
     sql: `
       CREATE TABLE reservations_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
