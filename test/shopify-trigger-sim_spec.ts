@@ -9,12 +9,16 @@ import journalModule = require('../nodes/order-journal');
 import triggerModule = require('../nodes/shopify-trigger');
 import { startShopifySim } from '../sim/shopify';
 import type { ShopifySim } from '../sim/shopify';
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const completeNode: unknown = require('@node-red/nodes/core/common/24-complete.js');
 
 // The trigger against the Shopify simulator: real signed webhooks over HTTP, dropped by chaos, and
 // picked up by the reconciliation poll through the Admin GraphQL API.
 
 let RED: NodeAPI;
 let got: any[] = [];
+/** Input messages n1 has finished handling (its done()), as a Complete node sees them. */
+let completed = 0;
 const trigger = (r: NodeAPI) => {
   RED = r;
   return triggerModule(r);
@@ -23,6 +27,10 @@ function collectorModule(r: NodeAPI) {
   r.nodes.registerType('test-collector', function (this: any, config: any) {
     r.nodes.createNode(this, config);
     this.on('input', (m: unknown) => got.push(m));
+  });
+  r.nodes.registerType('test-done', function (this: any, config: any) {
+    r.nodes.createNode(this, config);
+    this.on('input', () => { completed++; });
   });
 }
 const until = async (cond: () => boolean, ms = 3000) => {
@@ -40,14 +48,17 @@ describe('shopify-trigger with the Shopify simulator', () => {
   beforeEach(async () => {
     sim = await startShopifySim({ seed: 7 });
     got = [];
+    completed = 0;
     const flow = [
       { id: 't', type: 'tab' },
       { id: 'store', type: 'shopify-store', shopDomain: sim.options.shop, apiVersion: sim.options.apiVersion, baseUrl: sim.url },
       { id: 'jr', type: 'order-journal', file: ':memory:' },
       { id: 'n1', z: 't', type: 'shopify-trigger', store: 'store', journal: 'jr', path: '/shopify/webhooks', topics: ['orders/create', 'orders/updated'], reconcile: false, wires: [['out']] },
       { id: 'out', z: 't', type: 'test-collector' },
+      { id: 'c', z: 't', type: 'complete', scope: ['n1'], uncaught: false, wires: [['done']] },
+      { id: 'done', z: 't', type: 'test-done' },
     ];
-    await helper.load([storeModule, journalModule, collectorModule, trigger], flow, { store: { accessToken: sim.options.accessToken, webhookSecret: sim.options.webhookSecret } });
+    await helper.load([storeModule, journalModule, collectorModule, completeNode as never, trigger], flow, { store: { accessToken: sim.options.accessToken, webhookSecret: sim.options.webhookSecret } });
     server = createServer(RED.httpNode as unknown as Parameters<typeof createServer>[0]);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     sim.subscribe('orders/create', `http://127.0.0.1:${(server.address() as AddressInfo).port}/shopify/webhooks`);
@@ -69,12 +80,15 @@ describe('shopify-trigger with the Shopify simulator', () => {
     got[0].payload.id.should.equal(delivered.id);
     got[0].shopify.source.should.equal('webhook');
 
-    // An input message runs one reconciliation; the node's status leaves "reconciling…" when it ends.
+    // An input message runs one reconciliation; the node is done with the message when the run has ended
+    // (its status alone cannot tell: the count of reconciled orders changes it during the run too).
     const n1 = helper.getNode('n1') as unknown as { status: { args: { text?: string }[][] }; error: { args: unknown[][] } };
     const run = async () => {
-      const before = n1.status.args.length;
+      const before = completed;
+      const statuses = n1.status.args.length;
       helper.getNode('n1').receive({ payload: 'reconcile' } as never);
-      await until(() => n1.status.args.length > before + 1);
+      await until(() => completed > before);
+      n1.status.args.slice(statuses).map((a) => a[0]!.text).should.containEql('reconciling…');
       n1.error.args.should.eql([]);
     };
     await run();
