@@ -44,6 +44,22 @@ describe('SqliteJournal', function () {
     return j;
   };
 
+  /** A journal file as schema `version` (2 or later: reservations have handed_at) left it, holding these reservation rows. */
+  const fileAtVersion = (version: number, rows: [orderKey: string, item: string, location: string, quantity: number, handedAt: number | null][]) => {
+    const file = path.join(dir, `v${version}.sqlite`);
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const mark = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)');
+    for (const m of MIGRATIONS.slice(0, version)) {
+      db.exec(m.sql);
+      mark.run(m.version);
+    }
+    const row = db.prepare('INSERT INTO reservations (order_key, item, location, quantity, handed_at) VALUES (?, ?, ?, ?, ?)');
+    for (const r of rows) row.run(...r);
+    db.close();
+    return file;
+  };
+
   beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'journal-spec-')); });
   afterEach(async () => {
     // A failed race test must not leave workers waiting for "go".
@@ -84,16 +100,7 @@ describe('SqliteJournal', function () {
     });
 
     it('upgrades a version-2 file: open and handed-over reservations keep counting', async () => {
-      const file = path.join(dir, 'v2.sqlite');
-      const db = new Database(file);
-      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-      for (const m of MIGRATIONS.slice(0, 2)) db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0), (2, 0)').run();
-      const row = db.prepare('INSERT INTO reservations (order_key, item, location, quantity, handed_at) VALUES (?, ?, ?, ?, ?)');
-      row.run('o1', 'A', 'MAIN', 2, null);
-      row.run('o2', 'A', 'MAIN', 3, 1_770_000_000_500);
-      row.run('o3', 'A', 'MAIN', 4, 1_770_000_001_020);
-      db.close();
+      const file = fileAtVersion(2, [['o1', 'A', 'MAIN', 2, null], ['o2', 'A', 'MAIN', 3, 1_770_000_000_500], ['o3', 'A', 'MAIN', 4, 1_770_000_001_020]]);
       const j = open(file, { now: () => 1_770_000_002_000 });
       (await j.reservedQuantity('A', 'MAIN', 0)).should.equal(9);
       (await j.reservedQuantity('A', 'MAIN', 1_770_000_000_499)).should.equal(9);
@@ -104,15 +111,7 @@ describe('SqliteJournal', function () {
     });
 
     it('upgrades a version-3 file: the trigger-kept totals go, the rows keep counting', async () => {
-      const file = path.join(dir, 'v3.sqlite');
-      const db = new Database(file);
-      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-      for (const m of MIGRATIONS.slice(0, 3)) db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0), (2, 0), (3, 0)').run();
-      const row = db.prepare('INSERT INTO reservations (order_key, item, location, quantity, handed_at) VALUES (?, ?, ?, ?, ?)');
-      row.run('o1', 'A', 'MAIN', 2, null);
-      row.run('o2', 'A', 'MAIN', 3, 1_770_000_000_500);
-      db.close();
+      const file = fileAtVersion(3, [['o1', 'A', 'MAIN', 2, null], ['o2', 'A', 'MAIN', 3, 1_770_000_000_500]]);
       const j = open(file, { now: () => 1_770_000_002_000 });
       (await j.reservedQuantity('A', 'MAIN', 1_770_000_000_499)).should.equal(5);
       (await j.reservedQuantity('A', 'MAIN')).should.equal(2);
