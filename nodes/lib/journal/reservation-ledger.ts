@@ -26,6 +26,12 @@ export class ReservationLedger {
     series.add(at, quantity);
   }
 
+  /** Adds (or, negative, removes) a reservation row's units: open while `handedAt` is null, else handed over then. */
+  addRow(item: string, location: string, handedAt: number | null, quantity: number): void {
+    if (handedAt === null) this.addOpen(item, location, quantity);
+    else this.addHanded(item, location, handedAt, quantity);
+  }
+
   /** Units a stock figure read at `readAt` does not include: the open ones and those handed over after it. */
   held(item: string, location: string, readAt: number): number {
     const k = place(item, location);

@@ -445,10 +445,7 @@ export class SqliteJournal implements OrderJournal {
     if (this.ledgerCache && changes === this.ledgerChanges) return this.ledgerCache;
     const ledger = new ReservationLedger();
     // NULL (open) sorts first; hand-overs arrive in time order, as the ledger appends them.
-    for (const r of this.s.ledgerRows.iterate() as Iterable<ReservationRow>) {
-      if (r.handed_at === null) ledger.addOpen(r.item, r.location, r.quantity);
-      else ledger.addHanded(r.item, r.location, r.handed_at, r.quantity);
-    }
+    for (const r of this.s.ledgerRows.iterate() as Iterable<ReservationRow>) ledger.addRow(r.item, r.location, r.handed_at, r.quantity);
     this.ledgerBuilds++;
     this.ledgerChanges = changes;
     return (this.ledgerCache = ledger);
@@ -459,10 +456,7 @@ export class SqliteJournal implements OrderJournal {
     const { s } = this;
     /** Takes rows out of the ledger as they are deleted (or handed over). */
     const forget = (ledger: ReservationLedger, rows: readonly ReservationRow[]) => {
-      for (const r of rows) {
-        if (r.handed_at === null) ledger.addOpen(r.item, r.location, -r.quantity);
-        else ledger.addHanded(r.item, r.location, r.handed_at, -r.quantity);
-      }
+      for (const r of rows) ledger.addRow(r.item, r.location, r.handed_at, -r.quantity);
     };
     // Totals kept by adding and subtracting REAL quantities can carry float dust (0.1 + 0.2 − 0.2);
     // quantities in D365 have at most 5 decimals.
