@@ -1,7 +1,7 @@
 import 'should';
 import { allocate, atpOf, limitOf } from '../../nodes/lib/inventory/allocate';
 import type { DemandLine, Place } from '../../nodes/lib/inventory/allocate';
-import { GateRules, backorderAllowance, safetyStockOf } from '../../nodes/lib/inventory/gate-settings';
+import { GateRules, backorderAllowance, safetyStockLookup } from '../../nodes/lib/inventory/gate-settings';
 
 // Pure decisions of the inventory gate: ATP arithmetic, location strategies, backorder policies, findings.
 const rules = (r: Record<string, unknown> = {}) => GateRules.parse({ strategy: 'first', ...r });
@@ -26,9 +26,12 @@ describe('inventory allocation (pure)', () => {
 
   it('safety stock: item+variant row, else item row, else the default', () => {
     const r = rules({ safetyStock: '2', safetyStockItems: [{ item: '1000', quantity: '5' }, { item: '1000:red', quantity: '7' }] });
-    safetyStockOf(r, '1000:RED').should.equal(7);
-    safetyStockOf(r, '1000:BLU').should.equal(5);
-    safetyStockOf(r, '1001').should.equal(2);
+    const safetyStockOf = safetyStockLookup(r);
+    safetyStockOf('1000:RED').should.equal(7);
+    safetyStockOf('1000:red').should.equal(7);
+    safetyStockOf('1000:BLU').should.equal(5);
+    safetyStockOf('1001').should.equal(2);
+    safetyStockLookup(rules({ safetyStock: '3' }))('1000:RED').should.equal(3);
   });
 
   it('first: the whole order from the first location (priority order) that has every line', () => {

@@ -617,6 +617,10 @@ describe('SqliteJournal', function () {
       await j.setCursor('d365-shipments', '2026-03-10T00:00:00Z');
       await j.setCursor('d365-shipments', '2026-03-11T00:00:00Z');
       (await j.getCursor('d365-shipments'))!.should.equal('2026-03-11T00:00:00Z');
+      // The value it already holds: no row written (no WAL write, no sync for a re-checked order's line map).
+      const rows = j.rowsChanged();
+      await j.setCursor('d365-shipments', '2026-03-11T00:00:00Z');
+      j.rowsChanged().should.equal(rows);
       await j.deleteCursor('d365-shipments');
       (await j.getCursor('d365-shipments') === undefined).should.be.true();
       await j.deleteCursor('never-set');

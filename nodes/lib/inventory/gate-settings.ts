@@ -85,11 +85,16 @@ export function backorderAllowance(rules: Pick<GateRules, 'backorder' | 'backord
   return policy === 'hold' ? 0 : policy === 'allow' ? Infinity : max;
 }
 
-/** Safety stock of an item key: its own row, else its item number's row (all variants), else the default. */
-export function safetyStockOf(rules: Pick<GateRules, 'safetyStock' | 'safetyStockItems'>, item: string): number {
-  const key = item.toUpperCase();
-  const exact = rules.safetyStockItems.find((s) => s.item === key);
-  if (exact) return exact.quantity;
-  const base = key.split(':')[0];
-  return rules.safetyStockItems.find((s) => s.item === base)?.quantity ?? rules.safetyStock;
+/**
+ * Safety stock per item key for one set of rules: its own row, else its item number's row (all
+ * variants), else the default. Built once per node; the gate asks per line and location.
+ */
+export function safetyStockLookup(rules: Pick<GateRules, 'safetyStock' | 'safetyStockItems'>): (item: string) => number {
+  if (!rules.safetyStockItems.length) return () => rules.safetyStock;
+  const byItem = new Map(rules.safetyStockItems.map((s) => [s.item, s.quantity]));
+  return (item) => {
+    const key = item.toUpperCase();
+    const colon = key.indexOf(':');
+    return byItem.get(key) ?? (colon < 0 ? undefined : byItem.get(key.slice(0, colon))) ?? rules.safetyStock;
+  };
 }

@@ -6,10 +6,10 @@ import type { CheckOutcome } from '../node-red/check-node';
 import { d365Unavailable } from '../checks/price-lookup';
 import { allocate } from './allocate';
 import type { Allocation, DemandLine, Place } from './allocate';
-import { safetyStockOf } from './gate-settings';
+import { safetyStockLookup } from './gate-settings';
 import type { GateRules } from './gate-settings';
 import { itemKey, orderKey, shopifyLocationId } from './keys';
-import type { ItemStock, StockReader } from './stock';
+import type { ItemStock, StockFigure, StockReader } from './stock';
 
 type Finding = Omit<FindingInput, 'check'>;
 
@@ -46,7 +46,11 @@ export interface ReleaseResult {
  * an all-or-nothing reservation in the journal, and releases on cancellation/refund.
  */
 export class InventoryGate {
-  constructor(private readonly d: GateDeps) {}
+  private readonly safetyStockOf: (item: string) => number;
+
+  constructor(private readonly d: GateDeps) {
+    this.safetyStockOf = safetyStockLookup(d.rules);
+  }
 
   async check(order: Order, msg: OrderMessage): Promise<CheckOutcome> {
     const shop = msg.shopify?.shop;
@@ -57,12 +61,13 @@ export class InventoryGate {
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: 'the order is cancelled; its reservation (if any) was released' }] };
     }
     const built = demandLines(order, msg.erp);
-    const numbers = new Set('lines' in built ? built.lines.map((l) => l.item.split(':')[0]!) : []);
+    const numbers = 'lines' in built ? [...new Set(built.lines.map((l) => l.number))] : [];
     let fresh: string[] = [];
     for (;;) {
-      let stock: Map<string, ItemStock> | undefined;
       const before = this.d.stock.fetches;
-      if (numbers.size) {
+      // Warm cache: the figures without a promise.
+      let stock = numbers.length && !fresh.length ? this.d.stock.cached(numbers) : undefined;
+      if (numbers.length && !stock) {
         try {
           stock = await this.d.stock.read(numbers, fresh);
         } catch (e) {
@@ -70,7 +75,7 @@ export class InventoryGate {
         }
       }
       // Read, decide and reserve in one journal transaction: no other order can take the units between.
-      const step = await this.d.journal.reservationTransaction((tx) => this.decide(tx, shop, order, key, built, stock ?? new Map(), msg.erp, fresh.length === 0 ? before : undefined));
+      const step = await this.d.journal.reservationTransaction((tx) => this.decide(tx, shop, order, key, built, stock ?? NO_STOCK, msg.erp, fresh.length === 0 ? before : undefined));
       if (!('reread' in step)) return step;
       fresh = step.reread;
     }
@@ -82,7 +87,7 @@ export class InventoryGate {
    * or refusing — the answer is then `{ reread }` and nothing is written.
    */
   private decide(tx: ReservationTx, shop: string, order: Order, key: string, built: ReturnType<typeof demandLines>,
-    stock: Map<string, ItemStock>, erp: Erp | undefined, staleBefore: number | undefined): CheckOutcome | { reread: string[] } {
+    stock: ReadonlyMap<string, ItemStock>, erp: Erp | undefined, staleBefore: number | undefined): CheckOutcome | { reread: string[] } {
     const state = tx.orderState(shop, String(order.id));
     if (state && NOT_RESERVABLE.has(state)) {
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: `the order is ${state} in the journal: ${state === 'cancelled' ? 'nothing to promise' : 'its units count as D365 sales-order demand'}, so nothing was reserved` }] };
@@ -91,41 +96,56 @@ export class InventoryGate {
     if (built.findings.length) return { findings: built.findings };
     const { lines } = built;
     const ownRows = tx.reservationsOf(key);
-    const own = placeMap(ownRows);
-    const figures = (item: string) => stock.get(item.split(':')[0]!)?.byKey.get(item);
+    const own = ownRows.length ? placeMap(ownRows) : undefined;
+    // Per item key, once: its D365 figures by location and the fetch they came from.
+    const items = new Map<string, { figures: Map<string, StockFigure> | undefined; stock: ItemStock | undefined }>();
+    const stocked = new Set<string>();
+    const unstocked = new Set<string>();
+    for (const l of lines) {
+      if (items.has(l.item)) continue;
+      const s = stock.get(l.number);
+      const figures = s?.byKey.get(l.item);
+      items.set(l.item, { figures, stock: s });
+      if (figures?.size) for (const loc of figures.keys()) stocked.add(loc);
+      else unstocked.add(l.item);
+    }
+    const readAt = (item: string) => items.get(item)?.stock?.readAt ?? 0;
     // allocate() asks for the same item + location several times (each candidate location, then the limit).
-    const places = new Map<string, Place>();
+    const places = new Map<string, Map<string, Place>>();
     const alloc = allocate({
-      lines, rules: this.d.rules,
-      stockedLocations: [...new Set(lines.flatMap((l) => [...(figures(l.item)?.keys() ?? [])]))],
-      unstocked: new Set(lines.filter((l) => !figures(l.item)?.size).map((l) => l.item)),
+      lines, rules: this.d.rules, stockedLocations: [...stocked], unstocked,
       place: (item, loc) => {
-        const k = placeKey(item, loc);
-        let p = places.get(k);
+        let byLoc = places.get(item);
+        if (!byLoc) places.set(item, (byLoc = new Map()));
+        let p = byLoc.get(loc);
         if (p) return p;
         // What other orders hold that the (possibly cached) D365 figure does not include yet.
-        const total = tx.reservedQuantity(item, loc, readAtOf(stock, item));
-        const f = figures(item)?.get(loc);
-        places.set(k, p = {
-          inventory: f?.inventory ?? 0, onSalesOrders: f?.onSalesOrders ?? 0, safety: safetyStockOf(this.d.rules, item),
-          reservedByOthers: Math.max(0, total - (own.get(k) ?? 0)),
+        const total = tx.reservedQuantity(item, loc, readAt(item));
+        const f = items.get(item)?.figures?.get(loc);
+        byLoc.set(loc, p = {
+          inventory: f?.inventory ?? 0, onSalesOrders: f?.onSalesOrders ?? 0, safety: this.safetyStockOf(item),
+          reservedByOthers: Math.max(0, total - (own?.get(placeKey(item, loc)) ?? 0)),
         });
         return p;
       },
     });
     if (staleBefore !== undefined) {
-      const stale = [...new Set([...alloc.tight].map((i) => i.split(':')[0]!).filter((n) => (stock.get(n)?.fetch ?? 0) <= staleBefore))];
-      if (stale.length) return { reread: stale };
+      const stale = new Set<string>();
+      for (const item of alloc.tight) {
+        const s = items.get(item)?.stock;
+        if ((s?.fetch ?? 0) <= staleBefore) stale.add(item.split(':')[0]!);
+      }
+      if (stale.size) return { reread: [...stale] };
     }
     if (alloc.blocked) return { findings: alloc.findings };
     // A dry-run flow never creates the sales order whose writer would give the units back.
     const located = { lines: withLocations(erp!.lines!, alloc) };
     if (this.d.dryRun?.()) return { findings: [...alloc.findings, wouldReserve(alloc)], erp: located };
     const outcome = { findings: alloc.findings, erp: located };
-    const filed = JSON.stringify(lineMap(lines, alloc));
     // A re-checked order (orders/updated, a released hold) usually holds this very reservation already.
     if (!(ownRows.length && sameReservation(ownRows, alloc.reservations))) {
-      const r = tx.reserve(key, alloc.reservations.map((l) => ({ ...l, stockReadAt: readAtOf(stock, l.item) })));
+      for (const r of alloc.reservations) r.stockReadAt = readAt(r.item);
+      const r = tx.reserve(key, alloc.reservations);
       // Cannot fail with the figures just read in this transaction; if it does, it says why.
       if (!r.ok) {
         return {
@@ -136,7 +156,8 @@ export class InventoryGate {
         };
       }
     }
-    if (tx.getCursor(lineMapCursor(key)) !== filed) tx.setCursor(lineMapCursor(key), filed);
+    // Unchanged (a re-check), it writes nothing.
+    tx.setCursor(lineMapCursor(key), JSON.stringify(lineMap(lines, alloc)));
     return outcome;
   }
 
@@ -198,8 +219,7 @@ export function handOverOrder(journal: OrderJournal, key: string): Promise<numbe
 
 const placeKey = (item: string, location: string) => `${item}\u0000${location}`;
 
-/** When the D365 figure for an item key was read (its item number's fetch); 0 (count everything) if unknown. */
-const readAtOf = (stock: ReadonlyMap<string, ItemStock>, item: string): number => stock.get(item.split(':')[0]!)?.readAt ?? 0;
+const NO_STOCK: ReadonlyMap<string, ItemStock> = new Map();
 
 /** An order's reservation rows by item + location. */
 function placeMap(rows: readonly { item: string; location: string; quantity: number }[]): Map<string, number> {
@@ -224,16 +244,22 @@ function notChecked(why: string): CheckOutcome {
   return { findings: [{ code: 'INVENTORY_NOT_CHECKED', severity: 'error', message: why }] };
 }
 
+/** What the gate reads of a msg.erp.lines entry (the order writer validates the rest). */
+const DemandErpLine = ErpLine.pick({ lineItemId: true, quantity: true, itemNumber: true, variantCode: true });
+
+/** A line to promise, with its D365 item number (upper case), under which the stock figures are read. */
+type GateLine = DemandLine & { number: string };
+
 /** The lines to promise: msg.erp.lines (item numbers from the SKU validator) joined to the order's lines. */
-function demandLines(order: Order, erp: Erp | undefined): { lines: DemandLine[]; findings: Finding[] } | { notChecked: string } {
+function demandLines(order: Order, erp: Erp | undefined): { lines: GateLine[]; findings: Finding[] } | { notChecked: string } {
   const raw: unknown = erp?.lines;
   if (!Array.isArray(raw)) {
     return { notChecked: 'msg.erp.lines is missing: run the SKU validator (d365-sku-validator) before the inventory gate so each line has its D365 item number' };
   }
   const findings: Finding[] = [];
-  const lines: DemandLine[] = [];
+  const lines: GateLine[] = [];
   raw.forEach((candidate: unknown, i) => {
-    const p = ErpLine.safeParse(candidate);
+    const p = DemandErpLine.safeParse(candidate);
     if (!p.success) {
       findings.push({ code: 'ERP_LINE_INVALID', severity: 'error', path: `erp.lines[${i}]`, message: `msg.erp.lines[${i}] is not a valid line: ${formatZodError(p.error)}` });
       return;
@@ -242,10 +268,11 @@ function demandLines(order: Order, erp: Erp | undefined): { lines: DemandLine[];
     if (!el.itemNumber) return; // the SKU validator already reported why this line has no item
     const index = order.line_items.findIndex((li) => String(li.id) === el.lineItemId);
     const li = order.line_items[index];
-    const item = itemKey(el.itemNumber.toUpperCase(), el.variantCode?.toUpperCase());
+    const number = el.itemNumber.toUpperCase();
+    const item = itemKey(number, el.variantCode?.toUpperCase());
     const loc = li?.location_id ?? order.location_id;
     lines.push({
-      index: index >= 0 ? index : i, lineItemId: el.lineItemId, item, quantity: el.quantity,
+      index: index >= 0 ? index : i, lineItemId: el.lineItemId, number, item, quantity: el.quantity,
       label: `line ${(index >= 0 ? index : i) + 1} (${li?.sku ? `SKU ${li.sku}, ` : ''}item ${item})`,
       shopifyLocation: loc === null || loc === undefined ? undefined : shopifyLocationId(loc),
     });

@@ -79,6 +79,11 @@ export class StockReader {
     this.now = opts.now ?? Date.now;
   }
 
+  /** Stock of the item numbers (upper case) when every one is cached, else undefined: the warm path, no promise. */
+  cached(itemNumbers: readonly string[]): Map<string, ItemStock> | undefined {
+    return this.cache.peekMany(itemNumbers);
+  }
+
   /** Stock of the item numbers; `fresh` ones are re-read from D365 whatever the cache holds. */
   async read(itemNumbers: Iterable<string>, fresh: Iterable<string> = []): Promise<Map<string, ItemStock>> {
     for (const n of fresh) this.cache.delete(n.toUpperCase());

@@ -4,7 +4,7 @@ import type { BcApi } from '../d365/bc-api';
 import { anyOf } from '../checks/price-lookup';
 import type { OrderJournal } from '../journal/journal';
 import type { ShopifyAdminApi } from '../shopify/admin-api';
-import { safetyStockOf } from './gate-settings';
+import { safetyStockLookup } from './gate-settings';
 import { itemKey } from './keys';
 import { MAX_QUANTITIES_PER_CALL, inventoryItemsBySku, readAvailable, setAvailable } from './shopify-inventory';
 import type { SetQuantity } from './shopify-inventory';
@@ -130,11 +130,12 @@ export class InventorySync {
     if ([...sums.values()].some((s) => !map.has(skuOf(s.item).toUpperCase()))) map = await this.skuMapping(true);
     const out: Target[] = [];
     const unmatched = new Set<string>();
+    const safetyStockOf = safetyStockLookup(rules);
     for (const s of sums.values()) {
       const sku = skuOf(s.item);
       const inventoryItem = map.get(sku.toUpperCase());
       if (!inventoryItem) { unmatched.add(s.item); continue; }
-      const quantity = Math.max(0, Math.floor(s.atp - safetyStockOf(rules, s.item)));
+      const quantity = Math.max(0, Math.floor(s.atp - safetyStockOf(s.item)));
       out.push({ key: `${inventoryItem}@${s.shopifyLocation}`, sku, item: s.item, inventoryItem, shopifyLocation: s.shopifyLocation, quantity });
     }
     report.unmatched = unmatched.size;

@@ -255,10 +255,10 @@ export class SqliteJournal implements OrderJournal {
     let changed = false;
     try {
       if (writes) {
-        const before = this.totalChanges();
+        const before = this.rowsChanged();
         this.transaction.immediate(runAll);
         this.commits++;
-        changed = this.totalChanges() !== before;
+        changed = this.rowsChanged() !== before;
       } else {
         runAll();
       }
@@ -288,7 +288,7 @@ export class SqliteJournal implements OrderJournal {
   }
 
   /** Rows changed by this connection since it opened (rows changed inside a rolled-back savepoint count too). */
-  private totalChanges(): number {
+  rowsChanged(): number {
     return (this.s.totalChanges.get() as { n: number }).n;
   }
 
@@ -493,8 +493,11 @@ export class SqliteJournal implements OrderJournal {
           }
         }
         if (shortfalls.length) return { ok: false, shortfalls };
-        s.releaseAll.run(orderKey);
-        forget(ledger, own);
+        // A new order (the usual case) has no rows to replace: no DELETE.
+        if (own.length) {
+          s.releaseAll.run(orderKey);
+          forget(ledger, own);
+        }
         for (const w of wanted.values()) {
           if (w.quantity <= 0) continue;
           s.insertReservation.run(orderKey, w.item, w.location, w.quantity);
@@ -849,6 +852,8 @@ function prepare(db: Database.Database) {
     dropLease: p('DELETE FROM leases WHERE name = ? AND owner = ?'),
     cursor: p('SELECT value FROM cursors WHERE name = ?'),
     dropCursor: p('DELETE FROM cursors WHERE name = ?'),
-    putCursor: p('INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+    // Writing the value a cursor already holds changes no row (and so costs no WAL write or sync).
+    putCursor: p(`INSERT INTO cursors (name, value) VALUES (?, ?)
+      ON CONFLICT (name) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value`),
   };
 }
