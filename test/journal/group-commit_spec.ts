@@ -122,10 +122,35 @@ describe('SqliteJournal group commit', function () {
       j.recordEvent(event('good-1')),
     ]);
     (j.commits - before).should.equal(1);
+    j.retriedBatches.should.equal(1); // run without savepoints first, then again with one per write
     results.map((r) => (r.ok ? r.value.status : 'rejected')).should.eql(['new', 'rejected', 'rejected', 'new', 'duplicate']);
     (results[1] as { error: Error }).error.message.should.match(/invalid event: dedupeKey/);
     (results[2] as { error: Error }).error.message.should.match(/event meta/);
     storedKeys().should.eql(['good-1', 'good-2']);
+  });
+
+  it('runs a batch whose writes all succeed once, without savepoints; with a failing write, again, and the reservations of the others count once', async () => {
+    const j = open();
+    const line = (quantity: number) => [{ item: 'A', location: 'EAST', quantity, limit: 100 }];
+    await Promise.all([j.reserve('o1', line(1)), j.recordEvent(event('e1')), j.reserve('o2', line(2))]);
+    j.retriedBatches.should.equal(0);
+    let runs = 0;
+    const results = await settled<unknown>([
+      j.reservationTransaction((tx) => { runs++; return tx.reserve('o3', line(3)); }),
+      j.reserve('o4', [{ item: '', location: 'EAST', quantity: 1, limit: 100 }]), // invalid: empty item
+      j.release('o1'),
+      j.reserve('o5', line(5)),
+    ]);
+    j.retriedBatches.should.equal(1);
+    runs.should.equal(2); // rolled back with the first run, run again in its savepoint
+    results.map((r) => r.ok).should.eql([true, false, true, true]);
+    (await j.reservedQuantity('A', 'EAST')).should.equal(2 + 3 + 5);
+    const raw = new Database(file, { readonly: true });
+    try {
+      (raw.prepare("SELECT SUM(quantity) AS q FROM reservations WHERE item = 'A'").get() as { q: number }).q.should.equal(10);
+    } finally {
+      raw.close();
+    }
   });
 
   it('rejects every caller of a batch whose transaction cannot commit, keeps none of it, and works again afterwards', async () => {

@@ -152,6 +152,8 @@ export interface OrderJournal {
    * Runs `fn` with the reservation methods in one write transaction, synchronously (`fn` must not
    * await): what it reads cannot change before what it writes is committed, so an allocation read
    * and reserved in one call never races another order's. A throw rolls back its writes and rejects.
+   * `fn` must have no effect outside the transaction: a backend may run it again after rolling back
+   * (SqliteJournal does when another write of the same group commit throws).
    */
   reservationTransaction<T>(fn: (tx: ReservationTx) => T): Promise<T>;
   /** All-or-nothing reservation of an order's lines (replaces that order's earlier reservation). */

@@ -106,6 +106,8 @@ export class SqliteJournal implements OrderJournal {
   ledgerBuilds = 0;
   /** Write transactions committed so far; with group commit, often fewer than write calls. */
   commits = 0;
+  /** Batches run again, each write in its own savepoint, because an operation threw in the first run. */
+  retriedBatches = 0;
   /** WAL syncs so far (each one fdatasync); several commits made during one sync share the next. */
   syncs = 0;
   /** Settles batches committed since the last sync started: they wait for the next one. */
@@ -163,9 +165,9 @@ export class SqliteJournal implements OrderJournal {
       // under steady load the WAL is never fully copied and never restarts; a COMMIT-time checkpoint
       // every WAL_RESTART_PAGES (~64 MB) copies the few frames left, after which the WAL restarts.
       if (!memory) db.pragma(`wal_autocheckpoint = ${WAL_RESTART_PAGES}`);
-      // Each write of a group commit runs in a savepoint, whose undo copies of the pages it touches go
-      // to a temporary file by default: a write() per page per operation, half the CPU of a busy gate.
-      // They are needed only until RELEASE, never after a crash, so memory is enough.
+      // A write of a group commit retried in a savepoint (see commitBatch) keeps undo copies of the pages it touches
+      // in a temporary file by default: a write() per page per operation. They are needed only until
+      // RELEASE, never after a crash, so memory is enough.
       db.pragma('temp_store = MEMORY');
     } catch (e) {
       db.close();
@@ -208,8 +210,8 @@ export class SqliteJournal implements OrderJournal {
 
   /**
    * Commits everything queued since the last flush. Operations run in call order inside ONE
-   * IMMEDIATE transaction (one WAL sync for all, see syncWal), each write in its own savepoint, so an operation that
-   * throws is rolled back alone and rejects only its caller, while later ones see earlier ones'
+   * IMMEDIATE transaction (one WAL sync for all, see syncWal); an operation that throws is rolled
+   * back alone (the batch runs again, each write in its own savepoint) and rejects only its caller, while later ones see earlier ones'
    * writes (dedupe and stale rules hold inside a batch as across batches). Promises settle only
    * after COMMIT and the WAL sync that follows it: "every method that returns has committed" still
    * holds. A failed BEGIN or COMMIT (busy, disk full, I/O error) rejects every caller of the batch at
@@ -231,11 +233,12 @@ export class SqliteJournal implements OrderJournal {
       for (const op of batch) op.reject(closedError());
       return;
     }
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: Error })[] = [];
+    let outcomes: ({ ok: true; value: unknown } | { ok: false; error: Error })[] = [];
     const writes = batch.some((op) => op.writes);
-    // A lone operation needs no savepoint: if it throws, the whole transaction rolls back with it.
-    const isolate = batch.length > 1;
-    const runAll = () => {
+    let opFailed = false;
+    /** Runs the batch's operations in order; `isolate`: each write in its own savepoint, so one that throws fails alone. */
+    const runAll = (isolate: boolean) => () => {
+      outcomes = [];
       this.reservationsChanged = false;
       for (const op of batch) {
         try {
@@ -243,6 +246,7 @@ export class SqliteJournal implements OrderJournal {
         } catch (e) {
           // Its writes are rolled back, but the ledger may have counted some of them: rebuilt on next use.
           this.ledgerCache = undefined;
+          opFailed = true;
           // SQLite ends the whole transaction on some errors (SQLITE_FULL, IOERR, BUSY): then no
           // operation of the batch has committed, and all must fail.
           if (!isolate || (writes && !this.db.inTransaction)) throw e;
@@ -255,12 +259,23 @@ export class SqliteJournal implements OrderJournal {
     let changed = false;
     try {
       if (writes) {
-        const before = this.rowsChanged();
-        this.transaction.immediate(runAll);
+        let before = this.rowsChanged();
+        try {
+          // Optimistic: no savepoints (two statements per write saved), as operations rarely throw. If one
+          // does, the whole transaction is rolled back and the batch runs again with a savepoint per write,
+          // so only the failing one fails (operations have no effect outside the transaction: see
+          // OrderJournal.reservationTransaction). A lone operation never needs one: its failure is the batch's.
+          this.transaction.immediate(runAll(false));
+        } catch (e) {
+          if (!opFailed || batch.length === 1) throw e;
+          before = this.rowsChanged();
+          this.retriedBatches++;
+          this.transaction.immediate(runAll(true));
+        }
         this.commits++;
         changed = this.rowsChanged() !== before;
       } else {
-        runAll();
+        runAll(true)();
       }
     } catch (e) {
       this.ledgerCache = undefined; // nothing of the batch was kept
