@@ -2,12 +2,11 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { z } from 'zod';
 import { CacheSettings, d365Unavailable } from './lib/checks/price-lookup';
 import { TaxRules, checkTax, findTaxArea, taxAddress } from './lib/checks/tax';
-import type { TaxLookups } from './lib/checks/tax';
 import { cachedTaxLookups, taxLookups } from './lib/checks/tax-lookup';
+import type { D365Lookups } from './lib/d365/lookups';
 import { connectionLookups } from './lib/d365/lookups-node';
 import type { ConnectionLookups } from './lib/d365/lookups-node';
 import { CheckMode, parseConfigOrFail, refuseConfig, wireCheckNode } from './lib/node-red/check-node';
-import type { CheckOutcome } from './lib/node-red/check-node';
 
 const TYPE = 'd365-tax-check';
 const Config = TaxRules.extend({
@@ -27,19 +26,22 @@ export = function (RED: NodeAPI) {
       if (typeof conn === 'string') return refuseConfig(this, TYPE, conn);
       verify = conn;
     }
+    // Created on first use, then the same object for this node's life (same connection, same settings).
+    let shared: D365Lookups | undefined;
     wireCheckNode(this, TYPE, rules.mode, (order, msg) => {
-      const outcome = (lookups: TaxLookups, failures: CheckOutcome['findings']) => {
-        const out = checkTax(order, rules, msg.erp, lookups);
-        return { findings: [...out.findings, ...failures], erp: out.erp };
-      };
-      if (!verify) return outcome({}, []);
-      const area = findTaxArea(rules.areas, taxAddress(order).addr);
+      if (!verify) return checkTax(order, rules, msg.erp, {});
+      const lookups = (shared ??= verify.lookups());
+      const area = findTaxArea(rules.areas, taxAddress(order));
       const customer = msg.erp?.customer?.number;
       // Warm cache: answered synchronously, no promise.
-      const cached = cachedTaxLookups(verify.lookups(), area?.code, customer);
-      if (cached) return outcome(cached, []);
-      return taxLookups(verify.lookups(), area?.code, customer).then((l) => outcome(l, []),
-        (e: unknown) => outcome({}, [d365Unavailable(e, 'D365 tax area/customer lookup')]));
+      const cached = cachedTaxLookups(lookups, area?.code, customer);
+      if (cached) return checkTax(order, rules, msg.erp, cached, area);
+      return taxLookups(lookups, area?.code, customer).then((l) => checkTax(order, rules, msg.erp, l, area), (e: unknown) => {
+        const failure = d365Unavailable(e, 'D365 tax area/customer lookup');
+        const outcome = checkTax(order, rules, msg.erp, {}, area);
+        outcome.findings.push(failure);
+        return outcome;
+      });
     });
   }
   RED.nodes.registerType(TYPE, D365TaxCheck);

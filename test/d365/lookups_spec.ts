@@ -27,7 +27,7 @@ describe('D365 lookups (cached, batched)', () => {
   it('answers synchronously from a warm cache: the same answers, undefined while anything is uncached, no request', async () => {
     const bc = new FakeBc();
     const l = new D365Lookups(bc, opts);
-    (l.cachedItemsByNumber(['IPOD2008GREEN']) === undefined).should.be.true();
+    (l.cachedItemsByNumber('IPOD2008GREEN') === undefined).should.be.true();
     (cachedItemPrices(l, ['IPOD2008GREEN']) === undefined).should.be.true();
     const asked = await itemPrices(l, ['IPOD2008GREEN', 'NOPE-1']);
     cachedItemPrices(l, ['IPOD2008GREEN', 'NOPE-1'])!.should.eql(asked);

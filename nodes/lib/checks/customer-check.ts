@@ -3,7 +3,7 @@ import type { CheckOutcome } from '../node-red/check-node';
 import type { BcCustomer, D365Lookups } from '../d365/lookups';
 import { normEmail, normName, normPhone, normTaxId } from '../d365/lookups';
 import { lookupFailure, retryableOrThrow } from '../d365/lookups-errors';
-import { andThen, isThenable } from '../node-red/types';
+import { isThenable } from '../node-red/types';
 import type { Maybe } from '../node-red/types';
 import type { CustomerRules, CustomerStrategyName } from './customer-rules';
 
@@ -27,7 +27,7 @@ interface Attempt {
   /** e.g. `e-mail bob@example.com` */
   subject: string;
   path: string;
-  found: BcCustomer[];
+  found: readonly BcCustomer[];
   /** The default-per-country strategy names a customer that D365 does not have. */
   missingDefault?: string;
 }
@@ -39,10 +39,12 @@ const usable = (s: string | null | undefined): s is string => typeof s === 'stri
 
 const STRATEGIES: Record<CustomerStrategyName, Strategy> = {
   email(order, _rules, lookups) {
-    const [value, path] = firstOf([[order.email, 'email'], [order.contact_email, 'contact_email'], [order.customer?.email, 'customer.email']]);
-    if (!value) return undefined;
-    return andThen(lookups.cachedCustomersByEmail?.([value]) ?? lookups.customersByEmail([value]),
-      (byEmail) => ({ matchedBy: 'email', subject: `e-mail ${value.trim()}`, path, found: byEmail.get(normEmail(value)) ?? [] }));
+    const path = emailPath(order);
+    if (!path) return undefined;
+    const value = emailAt(order, path);
+    const cached = lookups.cachedCustomersByEmail?.(value);
+    if (cached) return emailAttempt(value, path, cached);
+    return lookups.customersByEmail([value]).then((byEmail) => emailAttempt(value, path, byEmail.get(normEmail(value)) ?? []));
   },
 
   async phone(order, _rules, lookups) {
@@ -80,11 +82,10 @@ const STRATEGIES: Record<CustomerStrategyName, Strategy> = {
     const country = raw?.trim().toUpperCase();
     const number = rules.defaultCustomers.find((d) => d.country === country)?.customer;
     if (!number) return undefined;
-    return andThen(lookups.cachedCustomersByNumber?.([number]) ?? lookups.customersByNumber([number]), (byNumber) => {
-      const found = byNumber.get(number.toUpperCase()) ?? [];
-      return { matchedBy: 'countryDefault', subject: `default customer ${number} for country ${country}`, path, found,
-        missingDefault: found.length ? undefined : number };
-    });
+    const attempt = (found: readonly BcCustomer[]): Attempt => ({ matchedBy: 'countryDefault', subject: `default customer ${number} for country ${country}`,
+      path, found, missingDefault: found.length ? undefined : number });
+    const cached = lookups.cachedCustomersByNumber?.(number);
+    return cached ? attempt(cached) : lookups.customersByNumber([number]).then((byNumber) => attempt(byNumber.get(number.toUpperCase()) ?? []));
   },
 };
 
@@ -93,7 +94,22 @@ function firstOf(options: [string | null | undefined, string][]): [string | unde
   return [undefined, options[0]![1]];
 }
 
-const distinct = (list: BcCustomer[]) => list.filter((c, i) => list.findIndex((o) => o.id === c.id) === i);
+// The order's e-mail, as firstOf would pick it from email, contact_email, customer.email; without its
+// arrays, as the e-mail strategy runs for every order.
+type EmailPath = 'email' | 'contact_email' | 'customer.email';
+function emailPath(order: Order): EmailPath | undefined {
+  if (usable(order.email)) return 'email';
+  if (usable(order.contact_email)) return 'contact_email';
+  return usable(order.customer?.email) ? 'customer.email' : undefined;
+}
+const emailAt = (order: Order, path: EmailPath): string =>
+  (path === 'email' ? order.email : path === 'contact_email' ? order.contact_email : order.customer!.email) as string;
+const emailAttempt = (value: string, path: EmailPath, found: readonly BcCustomer[]): Attempt =>
+  ({ matchedBy: 'email', subject: `e-mail ${value.trim()}`, path, found });
+
+/** The customers without repeats (by id); a list of one, the usual answer, as it is. */
+const distinct = (list: readonly BcCustomer[]): readonly BcCustomer[] =>
+  (list.length < 2 ? list : list.filter((c, i) => list.findIndex((o) => o.id === c.id) === i));
 const isBlocked = (c: BcCustomer) => c.blocked.trim() !== '';
 
 /**
@@ -103,30 +119,34 @@ const isBlocked = (c: BcCustomer) => c.blocked.trim() !== '';
  * if that is switched on, else CUSTOMER_NOT_FOUND.
  */
 export function checkCustomer(order: Order, rules: CustomerRules, ctx: CustomerContext): Maybe<CheckOutcome> {
-  const tried: string[] = [];
-  const strategies = rules.strategies.filter((s) => s.enabled);
-  const failed = (e: unknown, name: CustomerStrategyName): CheckOutcome => {
-    const text = retryableOrThrow(e, `D365 customer lookup (${name})`);
-    return { findings: [{ code: 'CUSTOMER_LOOKUP_FAILED', severity: 'error', retryable: true, message: `${text}; the order can be retried later` }] };
-  };
-  // The strategies in order until one finds someone; synchronous while lookups are cached.
-  const step = (at: number): Maybe<CheckOutcome> => {
-    const s = strategies[at];
-    if (!s) {
-      if (rules.createFromTemplate) return createFromTemplate(order, rules, ctx, tried);
-      return { findings: [{ code: 'CUSTOMER_NOT_FOUND', severity: 'error', path: 'email',
-        message: tried.length ? `no D365 customer matches ${tried.join(', or ')}` : 'the order carries nothing the enabled strategies can match (no e-mail, phone, customer id, company or configured country)' }] };
-    }
-    const decideOn = (attempt: Attempt | undefined): Maybe<CheckOutcome> => decide(s.name, attempt, tried) ?? step(at + 1);
-    let attempt: Maybe<Attempt | undefined>;
-    try {
-      attempt = STRATEGIES[s.name](order, rules, ctx.lookups);
-    } catch (e) {
-      return failed(e, s.name);
-    }
-    return isThenable(attempt) ? attempt.then(decideOn, (e: unknown) => failed(e, s.name)) : decideOn(attempt);
-  };
-  return step(0);
+  return step(order, rules, ctx, 0, []);
+}
+
+/** The enabled strategies in order from `from` until one finds someone; synchronous while lookups are cached. */
+function step(order: Order, rules: CustomerRules, ctx: CustomerContext, from: number, tried: string[]): Maybe<CheckOutcome> {
+  let at = from;
+  while (at < rules.strategies.length && !rules.strategies[at]!.enabled) at++;
+  const s = rules.strategies[at];
+  if (!s) {
+    if (rules.createFromTemplate) return createFromTemplate(order, rules, ctx, tried);
+    return { findings: [{ code: 'CUSTOMER_NOT_FOUND', severity: 'error', path: 'email',
+      message: tried.length ? `no D365 customer matches ${tried.join(', or ')}` : 'the order carries nothing the enabled strategies can match (no e-mail, phone, customer id, company or configured country)' }] };
+  }
+  let attempt: Maybe<Attempt | undefined>;
+  try {
+    attempt = STRATEGIES[s.name](order, rules, ctx.lookups);
+  } catch (e) {
+    return failed(e, s.name);
+  }
+  if (isThenable(attempt)) {
+    return attempt.then((a) => decide(s.name, a, tried) ?? step(order, rules, ctx, at + 1, tried), (e: unknown) => failed(e, s.name));
+  }
+  return decide(s.name, attempt, tried) ?? step(order, rules, ctx, at + 1, tried);
+}
+
+function failed(e: unknown, name: CustomerStrategyName): CheckOutcome {
+  const text = retryableOrThrow(e, `D365 customer lookup (${name})`);
+  return { findings: [{ code: 'CUSTOMER_LOOKUP_FAILED', severity: 'error', retryable: true, message: `${text}; the order can be retried later` }] };
 }
 
 /** What a strategy's attempt decides: the outcome, or undefined to try the next strategy (noted in `tried`). */
@@ -165,7 +185,9 @@ function erpCustomer(c: BcCustomer, matchedBy: string): NonNullable<Erp['custome
 }
 
 async function createFromTemplate(order: Order, rules: CustomerRules, ctx: CustomerContext, tried: string[]): Promise<CheckOutcome> {
-  const [email, path] = firstOf([[order.email, 'email'], [order.contact_email, 'contact_email'], [order.customer?.email, 'customer.email']]);
+  const at = emailPath(order);
+  const path = at ?? 'email';
+  const email = at && emailAt(order, at);
   const none = tried.length ? `no D365 customer matches ${tried.join(', or ')}` : 'no D365 customer matched';
   if (!email) {
     return { findings: [{ code: 'CUSTOMER_NOT_FOUND', severity: 'error', path: 'email', message: `${none}, and a customer cannot be created without an e-mail address` }] };

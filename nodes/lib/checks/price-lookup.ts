@@ -20,20 +20,31 @@ export function anyOf(field: string, values: readonly string[]): string {
 
 /** D365 unit prices by item number (as asked), through the connection's shared, cached item lookups; null = no such item. */
 export async function itemPrices(lookups: D365Lookups, numbers: readonly string[]): Promise<Map<string, D365ItemPrice | null>> {
-  return pricesOf(await lookups.itemsByNumber(numbers), numbers);
+  const found = await lookups.itemsByNumber(numbers);
+  const out = new Map<string, D365ItemPrice | null>();
+  for (const n of numbers) out.set(n, priceOf(found.get(normCode(n))?.[0]));
+  return out;
 }
 
 /** itemPrices from the cache alone, synchronously; undefined when any item is not cached. */
 export function cachedItemPrices(lookups: D365Lookups, numbers: readonly string[]): Map<string, D365ItemPrice | null> | undefined {
-  const found = lookups.cachedItemsByNumber(numbers);
-  return found && pricesOf(found, numbers);
+  const out = new Map<string, D365ItemPrice | null>();
+  for (const n of numbers) {
+    const found = lookups.cachedItemsByNumber(n);
+    if (!found) return undefined;
+    out.set(n, priceOf(found[0]));
+  }
+  return out;
 }
 
-function pricesOf(found: Map<string, BcItem[]>, numbers: readonly string[]): Map<string, D365ItemPrice | null> {
-  return new Map(numbers.map((n) => {
-    const item = found.get(normCode(n))?.[0];
-    return [n, item ? { number: item.number, unitPrice: decimalString(item.unitPrice), priceIncludesTax: item.priceIncludesTax === true } : null];
-  }));
+// One price per cached item object, not one per order that names it (the answer depends on the item alone).
+const prices = new WeakMap<BcItem, D365ItemPrice>();
+
+function priceOf(item: BcItem | undefined): D365ItemPrice | null {
+  if (!item) return null;
+  let p = prices.get(item);
+  if (!p) prices.set(item, (p = { number: item.number, unitPrice: decimalString(item.unitPrice), priceIncludesTax: item.priceIncludesTax === true }));
+  return p;
 }
 
 /**

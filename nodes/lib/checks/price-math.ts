@@ -15,18 +15,21 @@ export const percentSetting = (what: string) => decimalSetting(what)
   .refine((s) => Number(s) <= 100, { message: `${what} must be between 0 and 100` });
 
 // The same few amounts recur order after order (catalogue prices, rates, tolerances, "0.00"); toMinor
-// parses with a regex and builds a BigInt each time. Bounded: cleared when full, rebuilt by use.
+// parses with a regex and builds a BigInt each time. One memo per scale, keyed by the amount itself (no
+// key string to build per call). Bounded: cleared when full, rebuilt by use.
 const MEMO_MAX = 50_000;
-const memo = new Map<string, bigint>();
+const cents = new Map<string, bigint>();
+const otherScales = new Map<number, Map<string, bigint>>();
 
 /** toMinor, remembered: the same string and scale always give the same amount (throws like toMinor). */
 export function minor(amount: string, decimals = 2): bigint {
-  const key = decimals === 2 ? amount : `${decimals}:${amount}`;
-  let v = memo.get(key);
+  let memo = decimals === 2 ? cents : otherScales.get(decimals);
+  if (!memo) otherScales.set(decimals, (memo = new Map()));
+  let v = memo.get(amount);
   if (v === undefined) {
     v = toMinor(amount, decimals);
     if (memo.size >= MEMO_MAX) memo.clear();
-    memo.set(key, v);
+    memo.set(amount, v);
   }
   return v;
 }
@@ -41,10 +44,11 @@ export function percentUnits(pct: string): bigint {
 /** a * num / den, rounded half away from zero. */
 export function mulDivRound(a: bigint, num: bigint, den: bigint): bigint {
   const neg = (a < 0n) !== (num < 0n) !== (den < 0n);
-  const abs = (x: bigint) => (x < 0n ? -x : x);
   const q = (abs(a) * abs(num) * 2n + abs(den)) / (2n * abs(den));
   return neg ? -q : q;
 }
+
+const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 
 /** pct of an amount (minor units), rounded half-up. */
 export function percentOf(amount: bigint, pct: string): bigint {
@@ -66,19 +70,28 @@ export interface Tolerance { absolute: string; percent: string }
 
 /** The allowed difference around an expected amount: the larger of the absolute and the percent tolerance. */
 export function allowedDifference(expected: bigint, tol: Tolerance): bigint {
-  const abs = minor(tol.absolute);
-  const pct = percentOf(expected < 0n ? -expected : expected, tol.percent);
-  return abs > pct ? abs : pct;
+  const absolute = minor(tol.absolute);
+  const units = percentUnits(tol.percent);
+  // 0 % (the usual percent tolerance) allows nothing: no BigInt arithmetic needed to say so.
+  if (units === 0n) return absolute > 0n ? absolute : 0n;
+  const pct = mulDivRound(abs(expected), units, PCT_ONE);
+  return absolute > pct ? absolute : pct;
 }
 
 export function withinTolerance(actual: bigint, expected: bigint, tol: Tolerance): boolean {
-  const diff = actual - expected;
-  return (diff < 0n ? -diff : diff) <= allowedDifference(expected, tol);
+  return actual === expected || abs(actual - expected) <= allowedDifference(expected, tol);
 }
 
 /** Sums decimal strings exactly. */
 export function sumMinor(amounts: readonly string[]): bigint {
   let sum = 0n;
   for (const a of amounts) sum += minor(a);
+  return sum;
+}
+
+/** Sums one decimal field of each element, e.g. the `amount` of discount allocations, without an array of the amounts. */
+export function sumOf<K extends string>(list: readonly { readonly [k in K]: string }[], field: K): bigint {
+  let sum = 0n;
+  for (let i = 0; i < list.length; i++) sum += minor(list[i]![field]);
   return sum;
 }

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { fromMinor } from '../contract';
 import type { Erp, Order } from '../contract';
 import type { CheckOutcome } from '../node-red/check-node';
-import { allowedDifference, decimalSetting, minor, percentSetting, sumMinor, withinTolerance } from './price-math';
+import { allowedDifference, decimalSetting, minor, percentSetting, sumOf, withinTolerance } from './price-math';
+import type { Tolerance } from './price-math';
 
 /**
  * The d365-price-check rules: each line's unit price against D365 (item unit price, or a price-list row
@@ -37,7 +38,7 @@ export const PriceRules = z.object({
 export type PriceRules = z.infer<typeof PriceRules>;
 
 /** What D365 knows about an item's price; `null` in the lookup = no such item. */
-export interface D365ItemPrice { number: string; unitPrice: string; priceIncludesTax: boolean }
+export interface D365ItemPrice { readonly number: string; readonly unitPrice: string; readonly priceIncludesTax: boolean }
 
 export interface PriceLookups {
   /** By item number. Undefined when D365 could not be asked (the node reports that). */
@@ -50,133 +51,152 @@ type Finding = CheckOutcome['findings'][number];
 export function itemsToLookUp(order: Order, rules: PriceRules, erp: Erp | undefined): string[] {
   // D365 item prices are in the company currency; other currencies are priced from the price list only.
   if (!erp?.lines || order.currency !== rules.companyCurrency) return [];
-  const numbers = new Set<string>();
+  // An order has a handful of lines: a list beats a Set for keeping each number once.
+  const numbers: string[] = [];
   for (const l of erp.lines) {
-    if (l.itemNumber && !priceListRow(rules, l.itemNumber, order.currency)) numbers.add(l.itemNumber);
+    if (l.itemNumber && !numbers.includes(l.itemNumber) && !priceListRow(rules, l.itemNumber, order.currency)) numbers.push(l.itemNumber);
   }
-  return [...numbers];
+  return numbers;
 }
 
 export function checkPrices(order: Order, rules: PriceRules, erp: Erp | undefined, lookups: PriceLookups): CheckOutcome {
-  const findings: Finding[] = [
-    ...checkLinePrices(order, rules, erp, lookups),
-    ...checkDiscounts(order, rules),
-    ...checkTotals(order, rules),
-  ];
+  const findings: Finding[] = [];
+  checkLinePrices(order, rules, erp, lookups, findings);
+  const tol = { absolute: rules.totalsTolerance, percent: '0' };
+  checkDiscounts(order, tol, findings);
+  checkTotals(order, tol, findings);
   return { findings };
 }
 
 function priceListRow(rules: PriceRules, item: string, currency: string): PriceListRow | undefined {
-  return rules.priceList.find((r) => r.item === item && r.currency === currency);
+  for (const r of rules.priceList) if (r.item === item && r.currency === currency) return r;
+  return undefined;
 }
+
+const NO_TOLERANCE: ToleranceRow = Object.freeze({ item: '*', absolute: '0', percent: '0' });
 
 export function toleranceFor(rules: PriceRules, item: string): ToleranceRow {
-  return rules.tolerances.find((r) => r.item === '*' || r.item === item || (r.item.endsWith('*') && item.startsWith(r.item.slice(0, -1))))
-    ?? { item: '*', absolute: '0', percent: '0' };
+  for (const r of rules.tolerances) {
+    if (r.item === '*' || r.item === item || (r.item.endsWith('*') && item.startsWith(r.item.slice(0, -1)))) return r;
+  }
+  return NO_TOLERANCE;
 }
 
-function checkLinePrices(order: Order, rules: PriceRules, erp: Erp | undefined, lookups: PriceLookups): Finding[] {
-  const out: Finding[] = [];
+/** The order's D365 line for a Shopify line (by line item id). */
+function erpLineOf(lines: NonNullable<Erp['lines']>, id: Order['line_items'][number]['id']): NonNullable<Erp['lines']>[number] | undefined {
+  const key = typeof id === 'string' ? id : String(id);
+  for (const e of lines) if (e.lineItemId === key) return e;
+  return undefined;
+}
+
+// Findings are pushed onto `out` in the order the checks have always reported them; paths and messages
+// are built only for a finding, not for every clean line.
+function checkLinePrices(order: Order, rules: PriceRules, erp: Erp | undefined, lookups: PriceLookups, out: Finding[]): void {
   const cur = order.currency;
-  order.line_items.forEach((l, i) => {
-    if (minor(l.price) === 0n && rules.zeroPrice !== 'allow') {
-      out.push({ code: 'ZERO_PRICE', severity: rules.zeroPrice, path: `line_items[${i}].price`,
+  const lines = order.line_items;
+  const zeroIsFinding = rules.zeroPrice !== 'allow';
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (zeroIsFinding && minor(l.price) === 0n) {
+      out.push({ code: 'ZERO_PRICE', severity: rules.zeroPrice as 'error' | 'warning', path: `line_items[${i}].price`,
         message: `Line ${i + 1} (${l.sku || l.title}) has a unit price of 0.00 ${cur}` });
     }
-  });
+  }
   if (!erp?.lines) {
     out.push({ code: 'PRICE_NOT_CHECKED', severity: 'warning', path: 'line_items',
       message: 'Line prices were not compared with D365: msg.erp.lines is missing (put a d365-sku-validator before this node)' });
-    return out;
+    return;
   }
-  const hasListPrices = rules.priceList.some((r) => r.currency === cur);
-  if (cur !== rules.companyCurrency && !hasListPrices) {
+  if (cur !== rules.companyCurrency && !rules.priceList.some((r) => r.currency === cur)) {
     out.push({ code: 'CURRENCY_MISMATCH', severity: 'error', path: 'currency',
       message: `Order currency ${cur} differs from the D365 company currency ${rules.companyCurrency} and the price list has no ${cur} prices, so line prices cannot be compared` });
-    return out;
+    return;
   }
-  order.line_items.forEach((l, i) => {
-    const path = `line_items[${i}].price`;
-    if (minor(l.price) === 0n && rules.zeroPrice !== 'allow') return; // reported as ZERO_PRICE
-    const erpLine = erp.lines!.find((e) => e.lineItemId === String(l.id));
-    const item = erpLine?.itemNumber;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const price = minor(l.price);
+    if (price === 0n && zeroIsFinding) continue; // reported as ZERO_PRICE
+    const item = erpLineOf(erp.lines, l.id)?.itemNumber;
     if (!item) {
-      out.push({ code: 'PRICE_UNKNOWN', severity: 'warning', path,
+      out.push({ code: 'PRICE_UNKNOWN', severity: 'warning', path: `line_items[${i}].price`,
         message: `Line ${i + 1} (${l.sku || l.title}) is not mapped to a D365 item, so its price was not checked` });
-      return;
+      continue;
     }
     let expected: string;
-    let source: string;
-    let basisNote = '';
+    let d: D365ItemPrice | null | undefined;
     const listed = priceListRow(rules, item, cur);
     if (listed) {
       expected = listed.unitPrice;
-      source = `price list (${cur})`;
     } else if (cur !== rules.companyCurrency) {
-      out.push({ code: 'CURRENCY_MISMATCH', severity: 'error', path,
+      out.push({ code: 'CURRENCY_MISMATCH', severity: 'error', path: `line_items[${i}].price`,
         message: `Item ${item} has no ${cur} price-list row and its D365 unit price is in ${rules.companyCurrency}` });
-      return;
+      continue;
     } else {
-      if (!lookups.itemPrices) return; // D365 unreachable: the node reports that once for the order
-      const d = lookups.itemPrices.get(item);
+      if (!lookups.itemPrices) continue; // D365 unreachable: the node reports that once for the order
+      d = lookups.itemPrices.get(item);
       if (!d) {
-        out.push({ code: 'PRICE_UNKNOWN', severity: 'warning', path,
+        out.push({ code: 'PRICE_UNKNOWN', severity: 'warning', path: `line_items[${i}].price`,
           message: `Item ${item} (line ${i + 1}) was not found in D365, so its price was not checked` });
-        return;
+        continue;
       }
       expected = d.unitPrice;
-      source = 'D365 unit price';
-      if (d.priceIncludesTax !== order.taxes_included) {
-        basisNote = d.priceIncludesTax ? ' (the D365 price includes tax, the Shopify price does not)' : ' (the Shopify price includes tax, the D365 price does not)';
-      }
     }
     const tol = toleranceFor(rules, item);
     const exp = minor(expected);
-    if (!withinTolerance(minor(l.price), exp, tol)) {
-      out.push({ code: 'PRICE_MISMATCH', severity: 'error', path,
+    if (!withinTolerance(price, exp, tol)) {
+      const source = listed ? `price list (${cur})` : 'D365 unit price';
+      const basisNote = !d || d.priceIncludesTax === order.taxes_included ? ''
+        : d.priceIncludesTax ? ' (the D365 price includes tax, the Shopify price does not)' : ' (the Shopify price includes tax, the D365 price does not)';
+      out.push({ code: 'PRICE_MISMATCH', severity: 'error', path: `line_items[${i}].price`,
         message: `Line ${i + 1} item ${item}: Shopify price ${l.price} ${cur} differs from the ${source} ${fromMinor(exp)} by more than ${fromMinor(allowedDifference(exp, tol))}${basisNote}` });
     }
-  });
-  return out;
+  }
 }
 
-function checkDiscounts(order: Order, rules: PriceRules): Finding[] {
-  const out: Finding[] = [];
-  const tol = { absolute: rules.totalsTolerance, percent: '0' };
-  order.line_items.forEach((l, i) => {
-    const allocated = sumMinor(l.discount_allocations.map((d) => d.amount));
+function checkDiscounts(order: Order, tol: Tolerance, out: Finding[]): void {
+  const lines = order.line_items;
+  let allocatedOnLines = 0n;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const allocated = sumOf(l.discount_allocations, 'amount');
+    allocatedOnLines += allocated;
     const gross = minor(l.price) * BigInt(l.quantity);
     if (allocated > gross) {
       out.push({ code: 'DISCOUNT_ALLOCATION_MISMATCH', severity: 'error', path: `line_items[${i}].discount_allocations`,
         message: `Line ${i + 1} has ${fromMinor(allocated)} of discounts allocated but is only worth ${fromMinor(gross)}` });
     }
-  });
+  }
   if (order.total_discounts !== undefined) {
-    const lines = order.line_items.flatMap((l) => l.discount_allocations.map((d) => d.amount));
-    const shipping = order.shipping_lines.filter((s) => !s.is_removed).flatMap((s) => s.discount_allocations.map((d) => d.amount));
-    const allocated = sumMinor([...lines, ...shipping]);
+    let allocated = allocatedOnLines;
+    for (const s of order.shipping_lines) if (!s.is_removed) allocated += sumOf(s.discount_allocations, 'amount');
     if (!withinTolerance(allocated, minor(order.total_discounts), tol)) {
       out.push({ code: 'DISCOUNT_ALLOCATION_MISMATCH', severity: 'error', path: 'total_discounts',
         message: `Discount allocations add up to ${fromMinor(allocated)} but the order's total discounts are ${order.total_discounts}` });
     }
   }
-  return out;
 }
 
-function checkTotals(order: Order, rules: PriceRules): Finding[] {
-  const out: Finding[] = [];
-  const tol = { absolute: rules.totalsTolerance, percent: '0' };
+function checkTotals(order: Order, tol: Tolerance, out: Finding[]): void {
   const mismatch = (path: string, label: string, computed: bigint, stated: string) => {
     if (!withinTolerance(minor(stated), computed, tol)) {
       out.push({ code: 'TOTALS_MISMATCH', severity: 'error', path,
         message: `${label} is ${stated} but the order's parts add up to ${fromMinor(computed)}` });
     }
   };
-  const lineGross = order.line_items.reduce((s, l) => s + minor(l.price) * BigInt(l.quantity), 0n);
-  const lineDiscounts = sumMinor(order.line_items.flatMap((l) => l.discount_allocations.map((d) => d.amount)));
-  const ship = order.shipping_lines.filter((s) => !s.is_removed);
-  const shipping = sumMinor(ship.map((s) => s.price)) - sumMinor(ship.flatMap((s) => s.discount_allocations.map((d) => d.amount)));
-  const tax = sumMinor([...order.line_items, ...ship].flatMap((l) => l.tax_lines.map((t) => t.price)));
+  let lineGross = 0n;
+  let lineDiscounts = 0n;
+  let tax = 0n;
+  for (const l of order.line_items) {
+    lineGross += minor(l.price) * BigInt(l.quantity);
+    lineDiscounts += sumOf(l.discount_allocations, 'amount');
+    tax += sumOf(l.tax_lines, 'price');
+  }
+  let shipping = 0n;
+  for (const s of order.shipping_lines) {
+    if (s.is_removed) continue;
+    shipping += minor(s.price) - sumOf(s.discount_allocations, 'amount');
+    tax += sumOf(s.tax_lines, 'price');
+  }
   const tip = typeof (order as Record<string, unknown>).total_tip_received === 'string' ? toMinorSafe((order as Record<string, string>).total_tip_received!) : 0n;
 
   if (order.total_line_items_price !== undefined) mismatch('total_line_items_price', 'Total of line items', lineGross, order.total_line_items_price);
@@ -184,7 +204,6 @@ function checkTotals(order: Order, rules: PriceRules): Finding[] {
   if (order.total_tax !== undefined) mismatch('total_tax', 'Total tax', tax, order.total_tax);
   const statedTax = order.total_tax !== undefined ? minor(order.total_tax) : tax;
   mismatch('total_price', 'Total price', lineGross - lineDiscounts + shipping + (order.taxes_included ? 0n : statedTax) + tip, order.total_price);
-  return out;
 }
 
 function toMinorSafe(s: string): bigint {

@@ -3,7 +3,7 @@ import type { BcCustomer, BcTaxArea, D365Lookups } from '../d365/lookups';
 import type { TaxLookups } from './tax';
 
 // BC sends the empty GUID for "no tax area".
-const EMPTY_GUID = /^0{8}-0{4}-0{4}-0{4}-0{12}$/;
+const EMPTY_GUID = '00000000-0000-0000-0000-000000000000';
 
 /**
  * What D365 says about the order's mapped tax area and its D365 customer, read through the connection's
@@ -14,37 +14,38 @@ export async function taxLookups(lookups: D365Lookups, areaCode: string | undefi
     areaCode ? lookups.taxAreasByCode([areaCode]) : undefined,
     customerNumber ? lookups.customersByNumber([customerNumber]) : undefined,
   ]);
-  return taxLookupsOf(areaCode, customerNumber, areas, customers);
+  return taxLookupsOf(areaCode, customerNumber, areaCode ? areas!.get(normCode(areaCode)) : undefined,
+    customerNumber ? customers!.get(normCode(customerNumber)) : undefined);
 }
 
 /** taxLookups from the cache alone, synchronously; undefined when a part asked for is not cached. */
 export function cachedTaxLookups(lookups: D365Lookups, areaCode: string | undefined, customerNumber: string | undefined): TaxLookups | undefined {
-  const areas = areaCode ? lookups.cachedTaxAreasByCode([areaCode]) : undefined;
+  const areas = areaCode ? lookups.cachedTaxAreasByCode(areaCode) : undefined;
   if (areaCode && !areas) return undefined;
-  const customers = customerNumber ? lookups.cachedCustomersByNumber([customerNumber]) : undefined;
+  const customers = customerNumber ? lookups.cachedCustomersByNumber(customerNumber) : undefined;
   if (customerNumber && !customers) return undefined;
   return taxLookupsOf(areaCode, customerNumber, areas, customers);
 }
 
+/** The parts asked for, from the lookups' answers for the area code and the customer number. */
 function taxLookupsOf(areaCode: string | undefined, customerNumber: string | undefined,
-  areas: Map<string, BcTaxArea[]> | undefined, customers: Map<string, BcCustomer[]> | undefined): TaxLookups {
+  areas: readonly BcTaxArea[] | undefined, customers: readonly BcCustomer[] | undefined): TaxLookups {
   const out: TaxLookups = {};
   if (areaCode) {
-    const area = areas!.get(normCode(areaCode))?.[0];
+    const area = areas?.[0];
     out.taxArea = area ? { id: area.id, code: area.code } : null;
   }
   if (customerNumber) {
-    const customer = customers!.get(normCode(customerNumber))?.[0];
+    const customer = customers?.[0];
     out.customer = customer ? customerTax(customer) : null;
   }
   return out;
 }
 
 function customerTax(c: BcCustomer): NonNullable<TaxLookups['customer']> {
+  const out: NonNullable<TaxLookups['customer']> = { number: c.number };
+  if (typeof c.taxLiable === 'boolean') out.taxLiable = c.taxLiable;
   const taxAreaId = (c as { taxAreaId?: unknown }).taxAreaId;
-  return {
-    number: c.number,
-    ...(typeof c.taxLiable === 'boolean' ? { taxLiable: c.taxLiable } : {}),
-    ...(typeof taxAreaId === 'string' && !EMPTY_GUID.test(taxAreaId) ? { taxAreaId } : {}),
-  };
+  if (typeof taxAreaId === 'string' && taxAreaId !== EMPTY_GUID) out.taxAreaId = taxAreaId;
+  return out;
 }

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { fromMinor } from '../contract';
 import type { Address, Erp, Order } from '../contract';
 import type { CheckOutcome } from '../node-red/check-node';
-import { allowedDifference, decimalSetting, minor, percentSetting, sumMinor, taxInGross, taxOnNet, withinTolerance } from './price-math';
+import { allowedDifference, decimalSetting, minor, percentSetting, sumOf, taxInGross, taxOnNet, withinTolerance } from './price-math';
+import type { Tolerance } from './price-math';
 
 /**
  * The d365-tax-check rules: tax area by ship-to (country / state / ZIP prefix table), taxes_included
@@ -46,11 +47,12 @@ export function findTaxArea(rows: readonly TaxAreaRow[], addr: Pick<Address, 'co
   const country = (addr?.country_code ?? '').trim().toUpperCase();
   if (!country) return undefined;
   const state = (addr?.province_code ?? '').trim().toUpperCase();
-  const zip = (addr?.zip ?? '').replace(/\s+/g, '').toUpperCase();
+  let zip: string | undefined; // normalised when a row of the country names a ZIP prefix
   let best: TaxAreaRow | undefined;
   let bestScore = -1;
   for (const r of rows) {
-    if (r.country !== country || (r.state && r.state !== state) || (r.zip && !zip.startsWith(r.zip.replace(/\s+/g, '')))) continue;
+    if (r.country !== country || (r.state && r.state !== state)) continue;
+    if (r.zip && !(zip ??= (addr?.zip ?? '').replace(/\s+/g, '').toUpperCase()).startsWith(r.zip.replace(/\s+/g, ''))) continue;
     const score = (r.zip ? 100 + r.zip.length : 0) + (r.state ? 10 : 0);
     if (score > bestScore) { best = r; bestScore = score; }
   }
@@ -58,15 +60,20 @@ export function findTaxArea(rows: readonly TaxAreaRow[], addr: Pick<Address, 'co
 }
 
 /** The address taxes follow: the ship-to, or the billing address for orders that ship nothing. */
-export function taxAddress(order: Order): { addr: Address | null | undefined; path: string } {
-  return order.shipping_address ? { addr: order.shipping_address, path: 'shipping_address' } : { addr: order.billing_address, path: 'billing_address' };
+export function taxAddress(order: Order): Address | null | undefined {
+  return order.shipping_address ? order.shipping_address : order.billing_address;
 }
 
-export function checkTax(order: Order, rules: TaxRules, erp: Erp | undefined, lookups: TaxLookups): CheckOutcome {
+/**
+ * `area`: the tax area row of the order's tax address (findTaxArea over taxAddress), for a caller
+ * that has looked it up already.
+ */
+export function checkTax(order: Order, rules: TaxRules, erp: Erp | undefined, lookups: TaxLookups,
+  area = findTaxArea(rules.areas, taxAddress(order))): CheckOutcome {
   const findings: Finding[] = [];
   const out: Partial<Erp> = {};
-  const { addr, path: addrPath } = taxAddress(order);
-  const area = findTaxArea(rules.areas, addr);
+  const addr = taxAddress(order);
+  const addrPath = order.shipping_address ? 'shipping_address' : 'billing_address';
   if (!area) {
     const where = addr ? [addr.country_code, addr.province_code, addr.zip].filter(Boolean).join(' / ') || 'no country' : 'no ship-to or billing address';
     findings.push({ code: 'TAX_AREA_UNMAPPED', severity: 'error', path: `${addrPath}.country_code`,
@@ -96,9 +103,10 @@ export function checkTax(order: Order, rules: TaxRules, erp: Erp | undefined, lo
     : order.customer?.tax_exempt ? 'the Shopify customer is tax exempt'
       : erp?.customer?.taxLiable === false || lookups.customer?.taxLiable === false ? `D365 customer ${erp?.customer?.number ?? lookups.customer?.number} is not tax liable`
         : undefined;
-  const ship = order.shipping_lines.map((s, i) => ({ s, i })).filter(({ s }) => !s.is_removed);
-  const charged = sumMinor([...order.line_items, ...ship.map(({ s }) => s)].flatMap((l) => l.tax_lines.map((t) => t.price)));
   if (exemptBy) {
+    let charged = 0n;
+    for (const l of order.line_items) charged += sumOf(l.tax_lines, 'price');
+    for (const s of order.shipping_lines) if (!s.is_removed) charged += sumOf(s.tax_lines, 'price');
     if (charged > 0n) {
       findings.push({ code: 'TAX_EXEMPT_CHARGED', severity: 'error', path: 'total_tax',
         message: `${fromMinor(charged)} ${order.currency} tax was charged although ${exemptBy}` });
@@ -108,24 +116,38 @@ export function checkTax(order: Order, rules: TaxRules, erp: Erp | undefined, lo
   if (!area) return { findings, erp: out };
 
   const tol = { absolute: rules.toleranceAbs, percent: rules.tolerancePct };
-  const compare = (path: string, label: string, base: bigint, taxable: boolean, taxLines: { price: string }[]) => {
-    const expected = taxable ? (order.taxes_included ? taxInGross(base, area.rate) : taxOnNet(base, area.rate)) : 0n;
-    const actual = sumMinor(taxLines.map((t) => t.price));
-    if (expected > 0n && actual === 0n) {
-      findings.push({ code: 'TAX_MISSING', severity: 'error', path: `${path}.tax_lines`,
-        message: `${label} is taxable in ${area.code} (${area.rate} %) but carries no tax; expected ${fromMinor(expected)}` });
-    } else if (!withinTolerance(actual, expected, tol)) {
-      findings.push({ code: 'TAX_MISMATCH', severity: 'error', path: `${path}.tax_lines`,
-        message: `${label}: Shopify charged ${fromMinor(actual)} tax, ${area.code} at ${area.rate} % gives ${fromMinor(expected)} (tolerance ${fromMinor(allowedDifference(expected, tol))})` });
-    }
-  };
-  order.line_items.forEach((l, i) => {
-    const base = minor(l.price) * BigInt(l.quantity) - sumMinor(l.discount_allocations.map((d) => d.amount));
-    compare(`line_items[${i}]`, `Line ${i + 1} (${l.sku || l.title})`, base, l.taxable !== false, l.tax_lines);
-  });
-  for (const { s, i } of ship) {
-    const base = minor(s.price) - sumMinor(s.discount_allocations.map((d) => d.amount));
-    compare(`shipping_lines[${i}]`, `Shipping "${s.title}"`, base, rules.taxShipping, s.tax_lines);
+  const lines = order.line_items;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const base = minor(l.price) * BigInt(l.quantity) - sumOf(l.discount_allocations, 'amount');
+    const expected = l.taxable !== false ? expectedTax(base, area.rate, order.taxes_included) : 0n;
+    const actual = sumOf(l.tax_lines, 'price');
+    if (!taxAgrees(actual, expected, tol)) findings.push(taxFinding(`line_items[${i}]`, `Line ${i + 1} (${l.sku || l.title})`, area, actual, expected, tol));
+  }
+  const ship = order.shipping_lines;
+  for (let i = 0; i < ship.length; i++) {
+    const s = ship[i]!;
+    if (s.is_removed) continue;
+    const base = minor(s.price) - sumOf(s.discount_allocations, 'amount');
+    const expected = rules.taxShipping ? expectedTax(base, area.rate, order.taxes_included) : 0n;
+    const actual = sumOf(s.tax_lines, 'price');
+    if (!taxAgrees(actual, expected, tol)) findings.push(taxFinding(`shipping_lines[${i}]`, `Shipping "${s.title}"`, area, actual, expected, tol));
   }
   return { findings, erp: out };
+}
+
+const expectedTax = (base: bigint, rate: string, taxesIncluded: boolean): bigint => (taxesIncluded ? taxInGross(base, rate) : taxOnNet(base, rate));
+
+/** Shopify's tax on a line agrees with the area's rate: some is charged where some is due, within the tolerance. */
+const taxAgrees = (actual: bigint, expected: bigint, tol: Tolerance): boolean =>
+  !(expected > 0n && actual === 0n) && withinTolerance(actual, expected, tol);
+
+/** TAX_MISSING or TAX_MISMATCH for a line whose tax does not agree; `path` and `label` name the line. */
+function taxFinding(path: string, label: string, area: TaxAreaRow, actual: bigint, expected: bigint, tol: Tolerance): Finding {
+  if (expected > 0n && actual === 0n) {
+    return { code: 'TAX_MISSING', severity: 'error', path: `${path}.tax_lines`,
+      message: `${label} is taxable in ${area.code} (${area.rate} %) but carries no tax; expected ${fromMinor(expected)}` };
+  }
+  return { code: 'TAX_MISMATCH', severity: 'error', path: `${path}.tax_lines`,
+    message: `${label}: Shopify charged ${fromMinor(actual)} tax, ${area.code} at ${area.rate} % gives ${fromMinor(expected)} (tolerance ${fromMinor(allowedDifference(expected, tol))})` };
 }

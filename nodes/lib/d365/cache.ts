@@ -42,6 +42,18 @@ export class LookupCache<V extends object> {
     this.lru?.delete(key);
   }
 
+  /** Whether answers are kept at all (a TTL of 0 turns caching off). */
+  get enabled(): boolean {
+    return this.lru !== undefined;
+  }
+
+  /** One key's cached answer (counted as a hit), or undefined when it is not cached: peekMany for one key, without its Map. */
+  peek(key: string): V | undefined {
+    const hit = this.lru?.get(key);
+    if (hit !== undefined) this.counters.hits++;
+    return hit;
+  }
+
   /**
    * Every key's cached answer, or undefined (counting nothing) when any key is not cached: the
    * synchronous fast path of a warm cache, without getMany's promises.

@@ -159,26 +159,27 @@ export class D365Lookups {
     return this.load('t:code', 'taxAreas', 'code', codes, normCode, (v) => [normCode(v)], TAX_AREA_SELECT, BcTaxArea);
   }
 
-  // Synchronous answers when every value is cached (undefined otherwise: use the method above). A
-  // warm cache then costs the check no promise at all.
-  cachedItemsByNumber(numbers: readonly string[]): Map<string, BcItem[]> | undefined {
-    return this.peek('i:number', numbers, normCode) as Map<string, BcItem[]> | undefined;
+  // Synchronous answers from the cache alone: what the method above would list for ONE value, or
+  // undefined when that value is not cached (then use the method above). A warm cache then costs the
+  // check no promise, and no Map or copy either: the cached list itself, read-only.
+  cachedItemsByNumber(number: string): readonly BcItem[] | undefined {
+    return this.cached('i:number', number, normCode) as readonly BcItem[] | undefined;
   }
 
-  cachedVariantsOfItems(itemNumbers: readonly string[]): Map<string, BcItemVariant[]> | undefined {
-    return this.peek('v:item', itemNumbers, normCode) as Map<string, BcItemVariant[]> | undefined;
+  cachedVariantsOfItem(itemNumber: string): readonly BcItemVariant[] | undefined {
+    return this.cached('v:item', itemNumber, normCode) as readonly BcItemVariant[] | undefined;
   }
 
-  cachedCustomersByEmail(emails: readonly string[]): Map<string, BcCustomer[]> | undefined {
-    return this.peek('c:email', emails, normEmail) as Map<string, BcCustomer[]> | undefined;
+  cachedCustomersByEmail(email: string): readonly BcCustomer[] | undefined {
+    return this.cached('c:email', email, normEmail) as readonly BcCustomer[] | undefined;
   }
 
-  cachedCustomersByNumber(numbers: readonly string[]): Map<string, BcCustomer[]> | undefined {
-    return this.peek('c:number', numbers, normCode) as Map<string, BcCustomer[]> | undefined;
+  cachedCustomersByNumber(number: string): readonly BcCustomer[] | undefined {
+    return this.cached('c:number', number, normCode) as readonly BcCustomer[] | undefined;
   }
 
-  cachedTaxAreasByCode(codes: readonly string[]): Map<string, BcTaxArea[]> | undefined {
-    return this.peek('t:code', codes, normCode) as Map<string, BcTaxArea[]> | undefined;
+  cachedTaxAreasByCode(code: string): readonly BcTaxArea[] | undefined {
+    return this.cached('t:code', code, normCode) as readonly BcTaxArea[] | undefined;
   }
 
   /**
@@ -220,18 +221,12 @@ export class D365Lookups {
     return out;
   }
 
-  /** What load() would answer, from the cache alone; undefined when any value is not cached. */
-  private peek(ns: string, values: readonly string[], normalize: (s: string) => string): Map<string, Entity[]> | undefined {
-    const keys = new Set<string>();
-    for (const v of values) {
-      const key = normalize(v);
-      if (key) keys.add(key);
-    }
-    const got = this.cache.peekMany([...keys].map((k) => `${ns}:${k}`));
-    if (!got) return undefined;
-    const out = new Map<string, Entity[]>();
-    for (const key of keys) out.set(key, [...(got.get(`${ns}:${key}`) ?? NONE)]);
-    return out;
+  /** One value's answer as load() would give it, from the cache alone; undefined when it is not cached. */
+  private cached(ns: string, value: string, normalize: (s: string) => string): readonly Entity[] | undefined {
+    if (!this.cache.enabled) return undefined;
+    const key = normalize(value);
+    // load() asks nothing for a value that normalises to nothing, and answers it with no entities.
+    return key ? this.cache.peek(`${ns}:${key}`) : NONE;
   }
 
   private async load<S extends z.ZodType<Entity>>(ns: string, entitySet: string, field: string, values: readonly string[],
