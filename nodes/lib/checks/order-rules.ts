@@ -60,14 +60,19 @@ type Finding = CheckOutcome['findings'][number];
 export function checkOrderRules(order: Order, rules: OrderRules): CheckOutcome {
   const findings: Finding[] = [];
   const erp: Partial<Erp> = { currencyCode: order.currency };
-  const needsShipping = order.line_items.some((l) => l.requires_shipping !== false);
+  let needsShipping = false;
+  let linesLeft = false;
+  for (const l of order.line_items) {
+    if (l.requires_shipping !== false) needsShipping = true;
+    if ((l.current_quantity ?? l.quantity) !== 0) linesLeft = true;
+  }
 
   if (order.cancelled_at) {
     findings.push({ code: 'ORDER_CANCELLED', severity: 'error', path: 'cancelled_at',
       message: `Order ${order.name} was cancelled at ${order.cancelled_at}${order.cancel_reason ? ` (reason: ${order.cancel_reason})` : ''}` });
   }
   // An order edit can remove every line (current_quantity 0): a D365 order for it would carry only freight.
-  if (!order.cancelled_at && order.line_items.every((l) => (l.current_quantity ?? l.quantity) === 0)) {
+  if (!order.cancelled_at && !linesLeft) {
     findings.push({ code: 'NO_LINES_LEFT', severity: 'error', path: 'line_items',
       message: order.line_items.length ? `Every line of order ${order.name} was removed by an order edit (current quantity 0): nothing left to sell`
         : `Order ${order.name} has no lines` });
@@ -78,7 +83,7 @@ export function checkOrderRules(order: Order, rules: OrderRules): CheckOutcome {
   }
 
   // Built-in required fields, each with its own code so the router and a person can tell them apart.
-  const reportedMissing = new Set<string>();
+  let shipToReported = false; // the whole ship-to is missing: its fields are not reported one by one
   if (rules.requireContact && !present(order.email) && !present(order.contact_email) && !present(order.phone)
     && !present(order.customer?.email) && !present(order.customer?.phone)) {
     findings.push({ code: 'CONTACT_MISSING', severity: 'error', path: 'email',
@@ -86,42 +91,40 @@ export function checkOrderRules(order: Order, rules: OrderRules): CheckOutcome {
   }
   const ship = order.shipping_address;
   if (rules.requireShippingAddress && needsShipping && !ship) {
-    reportedMissing.add('shipping_address');
+    shipToReported = true;
     findings.push({ code: 'SHIPPING_ADDRESS_MISSING', severity: 'error', path: 'shipping_address',
       message: `Order ${order.name} has lines that require shipping but no shipping address` });
   }
   if (rules.requireCountry) {
     // Ship-to country when there is a ship-to; otherwise the billing country decides tax and customer defaults.
     const [addr, where] = ship ? [ship, 'shipping_address'] : [order.billing_address, 'billing_address'];
-    if (!(ship == null && reportedMissing.has('shipping_address')) && !present(addr?.country_code)) {
+    if (!(ship == null && shipToReported) && !present(addr?.country_code)) {
       findings.push({ code: 'COUNTRY_MISSING', severity: 'error', path: `${where}.country_code`,
         message: addr ? `The ${where.replace('_', ' ')} of order ${order.name} has no country code` : `Order ${order.name} has no address with a country` });
     }
   }
   if (rules.requireSku) {
-    order.line_items.forEach((l, i) => {
+    const lines = order.line_items;
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
       if (!present(l.sku)) {
         findings.push({ code: 'SKU_MISSING', severity: 'error', path: `line_items[${i}].sku`,
           message: `Line ${i + 1} ("${l.name ?? l.title}") has no SKU` });
       }
-    });
-  }
-  for (const row of rules.requiredFields) {
-    if (row.when === 'shipping' && !needsShipping) continue;
-    const alts = row.path.split('|').map((p) => p.trim());
-    // A field under an object already reported missing (the whole ship-to) is not reported again.
-    if (alts.every((p) => reportedMissing.has(p.split(/[.[]/)[0]!))) continue;
-    const missing = missingPaths(order, alts);
-    for (const path of missing) {
-      findings.push({ code: 'REQUIRED_FIELD_MISSING', severity: 'error', path,
-        message: alts.length > 1 ? `None of ${alts.join(' / ')} is filled in` : `Required field ${path} is empty` });
     }
+  }
+  for (const row of requiredFields(rules.requiredFields)) {
+    if (row.when === 'shipping' && !needsShipping) continue;
+    // A field under an object already reported missing (the whole ship-to) is not reported again.
+    if (shipToReported && row.underShipTo) continue;
+    reportMissing(order, row, findings);
   }
 
   // Shipping method: D365 carries one per order; the first shipping line decides.
-  const lines = order.shipping_lines.map((s, i) => ({ s, i })).filter(({ s }) => !s.is_removed);
-  const mapped = lines.map(({ s, i }) => ({ i, s, row: mapShipping(rules.shippingMap, s.code, s.title) }));
-  const first = mapped[0];
+  const shipping = order.shipping_lines;
+  let firstAt = 0;
+  while (firstAt < shipping.length && shipping[firstAt]!.is_removed) firstAt++;
+  const first = firstAt < shipping.length ? { i: firstAt, s: shipping[firstAt]!, row: mapShipping(rules.shippingMap, shipping[firstAt]!.code, shipping[firstAt]!.title) } : undefined;
   if (first?.row) {
     erp.shipmentMethod = shipmentMethod(first.row);
   } else if (first || needsShipping) {
@@ -135,11 +138,13 @@ export function checkOrderRules(order: Order, rules: OrderRules): CheckOutcome {
         message: `No D365 shipment method is mapped for ${what}` });
     }
   }
-  for (const m of mapped.slice(1)) {
-    const code = m.row?.method ?? rules.defaultShipmentMethod;
-    if (erp.shipmentMethod && code !== erp.shipmentMethod.code) {
-      findings.push({ code: 'SHIPPING_METHOD_AMBIGUOUS', severity: 'warning', path: `shipping_lines[${m.i}]`,
-        message: `Shipping line "${m.s.title}" maps to ${code || 'nothing'}, but the order uses ${erp.shipmentMethod.code} from its first shipping line` });
+  for (let i = firstAt + 1; erp.shipmentMethod && i < shipping.length; i++) {
+    const s = shipping[i]!;
+    if (s.is_removed) continue;
+    const code = mapShipping(rules.shippingMap, s.code, s.title)?.method ?? rules.defaultShipmentMethod;
+    if (code !== erp.shipmentMethod.code) {
+      findings.push({ code: 'SHIPPING_METHOD_AMBIGUOUS', severity: 'warning', path: `shipping_lines[${i}]`,
+        message: `Shipping line "${s.title}" maps to ${code || 'nothing'}, but the order uses ${erp.shipmentMethod.code} from its first shipping line` });
     }
   }
 
@@ -160,22 +165,47 @@ export function checkOrderRules(order: Order, rules: OrderRules): CheckOutcome {
 }
 
 function shipmentMethod(row: ShippingMapRow): NonNullable<Erp['shipmentMethod']> {
-  return { code: row.method, ...(row.agent ? { agent: row.agent } : {}), ...(row.service ? { service: row.service } : {}) };
+  const out: NonNullable<Erp['shipmentMethod']> = { code: row.method };
+  if (row.agent) out.agent = row.agent;
+  if (row.service) out.service = row.service;
+  return out;
 }
 
 // What `a.localeCompare(b, undefined, { sensitivity: 'accent' })` uses, built once: localeCompare with
 // options builds a collator on every call.
 const ACCENT = new Intl.Collator(undefined, { sensitivity: 'accent' });
 
+// A table's answers by shipping code/title: orders repeat the same few, and a collator comparison per row
+// and order is not free. Per table object (config is parsed once); bounded, as titles come from orders.
+const MATCH_MEMO_MAX = 1000;
+const matchMemos = new WeakMap<readonly ShippingMapRow[], Map<string, ShippingMapRow | null>>();
+
+/** The first row whose `match` equals `b` (trimmed) but for case; undefined for an empty `b`. */
+function rowMatching(table: readonly ShippingMapRow[], b: string | null | undefined): ShippingMapRow | undefined {
+  if (!b) return undefined;
+  let memo = matchMemos.get(table);
+  if (!memo) matchMemos.set(table, (memo = new Map()));
+  let row = memo.get(b);
+  if (row === undefined) {
+    const wanted = b.trim();
+    row = table.find((r) => ACCENT.compare(r.match, wanted) === 0) ?? null;
+    if (memo.size >= MATCH_MEMO_MAX) memo.clear();
+    memo.set(b, row);
+  }
+  return row ?? undefined;
+}
+
 export function mapShipping(table: readonly ShippingMapRow[], code: string | null | undefined, title: string): ShippingMapRow | undefined {
-  const eq = (a: string, b: string | null | undefined) => !!b && ACCENT.compare(a, b.trim()) === 0;
-  return table.find((r) => eq(r.match, code)) ?? table.find((r) => eq(r.match, title));
+  return rowMatching(table, code) ?? rowMatching(table, title);
 }
 
 function riskReason(order: Order, tags: readonly string[]): { path: string; why: string } | undefined {
-  const orderTags = order.tags.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
-  const tag = tags.find((t) => orderTags.includes(t.toLowerCase()));
-  if (tag) return { path: 'tags', why: `tagged "${tag}"` };
+  // No tags on the order (the usual case) or none configured: no tag can match.
+  if (tags.length && order.tags.trim()) {
+    const orderTags = order.tags.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+    const tag = tags.find((t) => orderTags.includes(t.toLowerCase()));
+    if (tag) return { path: 'tags', why: `tagged "${tag}"` };
+  }
   // REST orders carry no risk; a flow may merge the Order Risk resource in as `risks`.
   const risks = (order as Record<string, unknown>).risks;
   if (Array.isArray(risks)) {
@@ -193,15 +223,32 @@ function present(v: unknown): boolean {
 }
 
 type Seg = string | number | '*';
-// Paths come from node settings: a handful per flow, parsed once each instead of once per order.
-const parsedPaths = new Map<string, Seg[]>();
-function parsePath(path: string): Seg[] {
-  let segs = parsedPaths.get(path);
-  if (!segs) {
-    segs = splitPath(path);
-    if (parsedPaths.size < 1000) parsedPaths.set(path, segs);
+
+/** A required-field row, parsed once per settings (not per order). */
+interface RequiredField {
+  when: RequiredFieldRow['when'];
+  /** The alternatives as written (trimmed), and each one's segments. */
+  alts: string[];
+  segs: Seg[][];
+  /** Every alternative lies under shipping_address. */
+  underShipTo: boolean;
+  /** Per alternative without `[*]`: the concrete path it names (as a finding states it); undefined with `[*]`. */
+  concrete: (string | undefined)[];
+}
+
+const compiled = new WeakMap<readonly RequiredFieldRow[], RequiredField[]>();
+function requiredFields(rows: readonly RequiredFieldRow[]): RequiredField[] {
+  let out = compiled.get(rows);
+  if (!out) {
+    out = rows.map((row) => {
+      const alts = row.path.split('|').map((p) => p.trim());
+      const segs = alts.map(splitPath);
+      return { when: row.when, alts, segs, underShipTo: alts.every((p) => p.split(/[.[]/)[0] === 'shipping_address'),
+        concrete: segs.map((sg) => (sg.includes('*') ? undefined : resolve(undefined, sg)[0]!.path)) };
+    });
+    compiled.set(rows, out);
   }
-  return segs;
+  return out;
 }
 
 function splitPath(path: string): Seg[] {
@@ -214,6 +261,17 @@ function splitPath(path: string): Seg[] {
   return segs;
 }
 
+/** An own property (or array element), else undefined. */
+const child = (v: unknown, seg: string | number): unknown => (v != null && typeof v === 'object' && Object.prototype.hasOwnProperty.call(v, seg)
+  ? (v as Record<string | number, unknown>)[seg] : undefined);
+
+/** The value a path without `[*]` names. */
+function valueAt(root: unknown, segs: readonly Seg[]): unknown {
+  let v = root;
+  for (const seg of segs) v = child(v, seg as string | number);
+  return v;
+}
+
 /** Resolves a path to every concrete (path, value) it names; `[*]` fans out. Own properties only. */
 function resolve(root: unknown, segs: Seg[], at = ''): { path: string; value: unknown }[] {
   if (!segs.length) return [{ path: at, value: root }];
@@ -223,16 +281,26 @@ function resolve(root: unknown, segs: Seg[], at = ''): { path: string; value: un
     return root.flatMap((v, i) => resolve(v, rest, `${at}[${i}]`));
   }
   const key = typeof seg === 'number' ? `[${seg}]` : at ? `.${seg}` : seg;
-  const next = root != null && typeof root === 'object' && Object.prototype.hasOwnProperty.call(root, seg)
-    ? (root as Record<string | number, unknown>)[seg] : undefined;
-  return resolve(next, rest, `${at}${key}`);
+  return resolve(child(root, seg!), rest, `${at}${key}`);
 }
 
-/** The concrete paths that are empty; with alternatives, only when every alternative is empty. */
-function missingPaths(order: Order, alts: string[]): string[] {
-  const resolved = alts.map((p) => resolve(order, parsePath(p)));
+/** REQUIRED_FIELD_MISSING for each concrete path that is empty; with alternatives, once when every alternative is empty. */
+function reportMissing(order: Order, row: RequiredField, findings: Finding[]): void {
+  const { alts, segs, concrete } = row;
   if (alts.length > 1) {
-    return resolved.some((r) => r.some((x) => present(x.value))) ? [] : [alts.join('|')];
+    for (let a = 0; a < alts.length; a++) {
+      if (concrete[a] !== undefined ? present(valueAt(order, segs[a]!)) : resolve(order, segs[a]!).some((x) => present(x.value))) return;
+    }
+    findings.push({ code: 'REQUIRED_FIELD_MISSING', severity: 'error', path: alts.join('|'), message: `None of ${alts.join(' / ')} is filled in` });
+    return;
   }
-  return resolved[0]!.filter((x) => !present(x.value)).map((x) => x.path);
+  // One path: without `[*]` (the usual row) it names one value, read without building its path.
+  const path = concrete[0];
+  if (path !== undefined) {
+    if (!present(valueAt(order, segs[0]!))) findings.push(fieldMissing(path));
+    return;
+  }
+  for (const x of resolve(order, segs[0]!)) if (!present(x.value)) findings.push(fieldMissing(x.path));
 }
+
+const fieldMissing = (path: string): Finding => ({ code: 'REQUIRED_FIELD_MISSING', severity: 'error', path, message: `Required field ${path} is empty` });
