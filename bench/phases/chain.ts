@@ -1,7 +1,6 @@
 import path from 'path';
 import { parseTopicPayload } from '../../nodes/lib/contract';
 import type { Order } from '../../nodes/lib/contract';
-import { handOverOrder, releaseOrder } from '../../nodes/lib/inventory/gate';
 import { orderKey } from '../../nodes/lib/inventory/keys';
 import type { OrderJournal } from '../../nodes/lib/journal/journal';
 import { countCopies } from '../lib/copies';
@@ -60,7 +59,7 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
     await pump(sink, (i) => red.node(chain.first).receive(orderMsg(shop, all[i]!)), all.length, 200, 120_000);
     sink.onMessage = undefined;
     const pool = all.filter((x) => clean.has(Number(x.id)));
-    await Promise.all(all.map((x) => releaseOrder(journal, orderKey(shop, x.id))));
+    await Promise.all(all.map((x) => journal.release(orderKey(shop, x.id))));
     if (pool.length === 0) throw new Error('no order of the pool passed the checks clean; the chain cannot be measured');
     await pump(sink, (i) => red.node(checks.first).receive(orderMsg(shop, pool[i]!)), pool.length, 200, 60_000);
     log(`chain: ${pool.length} of ${all.length} pool orders pass the chain clean; BC requests during warm-up ${sims.bc.stats().requests}`);
@@ -81,7 +80,7 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
     // measured round, so the first measured round is not the one in which V8 compiles (and, as order shapes
     // vary, recompiles) the reserve and hand-over paths: with 2,000 it still ran ~190 optimisations inside the
     // timed window, on helper threads whose CPU counts against the chain.
-    const handOverAtSink = (m: Record<string, unknown>) => handOverOrder(journal, orderKey(shop, (m.payload as Order).id));
+    const handOverAtSink = (m: Record<string, unknown>) => journal.handOver(orderKey(shop, (m.payload as Order).id));
     sink.onMessage = (m) => { void handOverAtSink(m).catch(() => undefined); };
     /** New orders (fresh ids, the pool's customers and lines), made and parsed before any clock starts. */
     const newOrders = (n: number) => Array.from({ length: n }, (_, i) => parsed(renumbered(pool[i % pool.length]!)));
@@ -105,7 +104,7 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
       // Caches warm at the start of the round (the gate's stock cache lives 30 s, the lookups' 5 min: a
       // long run outlives them), untimed; the BC simulator runs in this process, so a refetch would
       // count its CPU against the chain.
-      sink.onMessage = (m) => { void releaseOrder(journal, orderKey(shop, (m.payload as Order).id)).catch(() => undefined); };
+      sink.onMessage = (m) => { void journal.release(orderKey(shop, (m.payload as Order).id)).catch(() => undefined); };
       await pump(sink, (i) => red.node(chain.first).receive(orderMsg(shop, pool[i]!)), pool.length, 200, 60_000);
       const originals = new Set<unknown>(fresh);
       let identity = true;

@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import type { OrderFault } from '../../sim/shopify';
-import { lineMapCursor } from '../../nodes/lib/inventory/gate';
 import { DEFAULT_JOURNAL_FILE } from '../../nodes/lib/journal/config-node';
 import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
 import { startStack, type Stack } from '../../scripts/lib/demo-runtime';
@@ -204,10 +203,10 @@ describe('examples: deployed in Node-RED against the simulators', function () {
     const fits = shopify.placeOrder({ customer: 'random', lines: [{ sku: item.sku!, quantity: 2 }] });
     const so = await until(`D365 sales order for ${fits.name}`, () => bc.order(String(fits.name)));
     so.salesOrderLines.filter((l) => l.lineType === 'Item').map((l) => [l.lineObjectNumber, l.quantity, l.locationId]).should.eql([[item.number, 2, west.id]]);
-    // Reserved when checked, and given back by the writer once the units are D365 sales-order demand,
-    // together with the gate's line map (nothing of the order is left in the journal's reservations).
+    // Reserved when checked, and handed over by the writer once the units are D365 sales-order demand
+    // (nothing of the order is left in flight, nor its lines for a refund to release).
     await until(`release of ${fits.name}'s reservation`, async () => (await j.reservationsOf(orderKey(fits))).length === 0);
-    await until(`the line map of ${fits.name} dropped`, async () => (await j.getCursor(lineMapCursor(orderKey(fits)))) === undefined);
+    (await j.reservedLines(orderKey(fits))).should.eql([]);
 
     // 4 wanted, 1 left: WEST's 3 less the 2 now on the D365 sales order (the gate re-reads D365 before refusing).
     const tooMany = shopify.placeOrder({ customer: 'random', lines: [{ sku: item.sku!, quantity: 4 }] });

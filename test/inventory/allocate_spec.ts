@@ -39,7 +39,7 @@ describe('inventory allocation (pure)', () => {
     const a = run([line(0, 'A', 2), line(1, 'B', 1)], r, { A: { EAST: [5], WEST: [5] }, B: { EAST: [0], WEST: [3] } });
     a.blocked.should.be.false();
     [...a.locations.values()].should.eql(['WEST', 'WEST']);
-    a.reservations.should.eql([{ item: 'A', location: 'WEST', quantity: 2, limit: 5 }, { item: 'B', location: 'WEST', quantity: 1, limit: 3 }]);
+    a.reservations.should.eql([{ item: 'A', location: 'WEST', quantity: 2, limit: 5, lineItemId: 'L0' }, { item: 'B', location: 'WEST', quantity: 1, limit: 3, lineItemId: 'L1' }]);
     a.findings.should.eql([]);
   });
 
@@ -86,7 +86,7 @@ describe('inventory allocation (pure)', () => {
     codes(a).should.eql(['BACKORDERED']);
     a.findings[0]!.severity!.should.equal('warning');
     a.findings[0]!.message.should.match(/5 ordered, 3 available to promise at EAST .*; 2 backordered \(backorders allowed up to 2\)/);
-    a.reservations.should.eql([{ item: 'A', location: 'EAST', quantity: 5, limit: 5 }]);
+    a.reservations.should.eql([{ item: 'A', location: 'EAST', quantity: 5, limit: 5, lineItemId: 'L0' }]);
     codes(run([line(0, 'A', 6)], r, { A: { EAST: [3] } })).should.eql(['INSUFFICIENT_STOCK']);
   });
 
@@ -113,7 +113,7 @@ describe('inventory allocation (pure)', () => {
     const a = run([line(0, 'S', 1), line(1, 'A', 1)], skip, { A: { EAST: [1] } }, 0, ['S']);
     a.blocked.should.be.false();
     codes(a).should.eql(['ITEM_NOT_STOCKED']);
-    a.reservations.should.eql([{ item: 'A', location: 'EAST', quantity: 1, limit: 1 }]);
+    a.reservations.should.eql([{ item: 'A', location: 'EAST', quantity: 1, limit: 1, lineItemId: 'L1' }]);
     a.locations.get('L0')!.should.equal('EAST');
   });
 

@@ -1,5 +1,5 @@
 import 'should';
-import { InventoryGate, lineMapCursor } from '../../nodes/lib/inventory/gate';
+import { InventoryGate } from '../../nodes/lib/inventory/gate';
 import { GateRules } from '../../nodes/lib/inventory/gate-settings';
 import { StockReader } from '../../nodes/lib/inventory/stock';
 import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
@@ -87,15 +87,16 @@ describe('InventoryGate', () => {
     again.erp!.lines!.map((l) => l.locationCode).should.eql(['EAST']);
     writes.should.eql([]);
     written().should.equal(0);
-    // A lost line map (e.g. written by an older version) is filed again without re-reserving.
-    await journal.deleteCursor(lineMapCursor(`${SHOP}:1`));
-    written().should.equal(1);
-    await check(g, o);
-    writes.should.eql([]);
-    written().should.equal(1);
-    (await journal.getCursor(lineMapCursor(`${SHOP}:1`)))!.should.match(/"quantity":2/);
-    codes(await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 3 }]))).should.eql([]);
+    (await journal.reservedLines(`${SHOP}:1`)).should.eql([{ lineItemId: '100', item: 'A', location: 'EAST', quantity: 2 }]);
+    // The same units for other lines (an edited order: two lines of 1 instead of one of 2) are filed again.
+    await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 1 }, { sku: 'A', item: 'A', quantity: 1 }]));
     writes.should.eql(['reserve']);
+    (await journal.reservationsOf(`${SHOP}:1`)).should.eql([{ item: 'A', location: 'EAST', quantity: 2 }]);
+    (await journal.reservedLines(`${SHOP}:1`)).should.eql([
+      { lineItemId: '100', item: 'A', location: 'EAST', quantity: 1 }, { lineItemId: '101', item: 'A', location: 'EAST', quantity: 1 },
+    ]);
+    codes(await check(g, orderWith(1, [{ sku: 'A', item: 'A', quantity: 3 }]))).should.eql([]);
+    writes.should.eql(['reserve', 'reserve']);
     (await journal.reservationsOf(`${SHOP}:1`)).should.eql([{ item: 'A', location: 'EAST', quantity: 3 }]);
   });
 
@@ -180,7 +181,7 @@ describe('InventoryGate', () => {
     (await journal.reservationsOf(`${SHOP}:3`)).should.eql([{ item: 'A', location: 'WEST', quantity: 2 }]);
   });
 
-  it('dry run: decides locations and short stock as usual but reserves nothing and files no line map', async () => {
+  it('dry run: decides locations and short stock as usual but reserves nothing and files no lines', async () => {
     api.set('A', 'EAST', 5); api.set('B', 'WEST', 1);
     let dry = true;
     const g = new InventoryGate({
@@ -191,7 +192,7 @@ describe('InventoryGate', () => {
     r.findings.should.match([{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: /dry run .*would reserve 2 × A at EAST, 1 × B at WEST; nothing was reserved/ }]);
     r.erp!.lines!.map((l) => l.locationCode).should.eql(['EAST', 'WEST']);
     (await journal.reservationsOf(`${SHOP}:1`)).should.eql([]);
-    (await journal.getCursor(lineMapCursor(`${SHOP}:1`)) === undefined).should.be.true();
+    (await journal.reservedLines(`${SHOP}:1`)).should.eql([]);
     codes(await check(g, orderWith(2, [{ sku: 'B', item: 'B', quantity: 2 }]))).should.eql(['INSUFFICIENT_STOCK']);
     // The switch is read per order: the same gate reserves once the connection leaves dry run.
     dry = false;
@@ -218,22 +219,27 @@ describe('InventoryGate', () => {
     await g.release('orders/cancelled', { topic: 'orders/cancelled', payload: o.payload }).should.be.rejectedWith(/msg\.shopify\.shop is missing/);
   });
 
-  it('forgets an order\'s line map once its reservation is released: cancellation, a cancelled order checked, a refund that restocks the rest', async () => {
+  it('files which Shopify line holds which units until the reservation is released or handed over: cancellation, a cancelled order checked, refunds, the writer', async () => {
     api.set('A', 'EAST', 10); api.set('B', 'EAST', 10);
     const g = gate();
-    const filed = async (id: number) => (await journal.getCursor(lineMapCursor(`${SHOP}:${id}`))) !== undefined;
+    const filed = async (id: number) => (await journal.reservedLines(`${SHOP}:${id}`)).map((l) => l.lineItemId);
     const cancelMsg = (o: ReturnType<typeof orderWith>): OrderMessage => ({ topic: 'orders/cancelled', payload: o.payload, shopify: { shop: SHOP, topic: 'orders/cancelled', source: 'webhook' } });
 
     const a = orderWith(6, [{ sku: 'A', item: 'A', quantity: 1 }]);
     await check(g, a);
-    (await filed(6)).should.be.true();
+    (await filed(6)).should.eql(['600']);
     await g.release('orders/cancelled', cancelMsg(a));
-    (await filed(6)).should.be.false();
+    (await filed(6)).should.eql([]);
 
     const b = orderWith(7, [{ sku: 'A', item: 'A', quantity: 1 }]);
     await check(g, b);
     await check(g, { ...b, order: { ...b.order, cancelled_at: '2026-01-01T00:00:00Z' } });
-    (await filed(7)).should.be.false();
+    (await filed(7)).should.eql([]);
+
+    const d = orderWith(9, [{ sku: 'A', item: 'A', quantity: 1 }]);
+    await check(g, d);
+    await journal.handOver(`${SHOP}:9`);
+    (await filed(9)).should.eql([]); // D365 demand now: a refund restocks in D365, not here
 
     const c = orderWith(8, [{ sku: 'A', item: 'A', quantity: 3 }, { sku: 'B', item: 'B', quantity: 2 }]);
     await check(g, c);
@@ -241,9 +247,10 @@ describe('InventoryGate', () => {
       topic: 'refunds/create', shopify: { shop: SHOP, topic: 'refunds/create', source: 'webhook' },
       payload: { id: 9, order_id: 8, created_at: '2026-01-01T00:00:00Z', refund_line_items: lines.map((l, i) => ({ id: i + 1, line_item_id: 800 + l.line, quantity: l.quantity, restock_type: 'return' })) },
     });
+    (await filed(8)).should.eql(['800', '801']);
     (await g.release('refunds/create', refund([{ line: 0, quantity: 3 }]))).released.should.equal(3);
-    (await filed(8)).should.be.true(); // B is still reserved and may be refunded by line later
+    (await filed(8)).should.eql(['801']); // B is still reserved and may be refunded by line later
     (await g.release('refunds/create', refund([{ line: 1, quantity: 2 }]))).released.should.equal(2);
-    (await filed(8)).should.be.false();
+    (await filed(8)).should.eql([]);
   });
 });

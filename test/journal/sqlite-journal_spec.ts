@@ -124,6 +124,36 @@ describe('SqliteJournal', function () {
       names.filter((n) => n.startsWith('reservations_count_')).should.eql([]);
     });
 
+    it('upgrades a version-4 file: the gate\'s line-map cursors are folded into the reservation rows, one B-tree per row', async () => {
+      const file = fileAtVersion(4, [['s:1', 'A', 'EAST', 3, null], ['s:1', 'B', 'EAST', 1, null], ['s:2', 'A', 'EAST', 1, null], ['s:3', 'A', 'EAST', 2, 1_770_000_000_500]]);
+      const db = new Database(file);
+      const cursor = db.prepare('INSERT INTO cursors (name, value) VALUES (?, ?)');
+      cursor.run('inventory-gate:lines:s:1', JSON.stringify([
+        { lineItemId: '10', item: 'A', location: 'EAST', quantity: 2 }, { lineItemId: '11', item: 'A', location: 'EAST', quantity: 1 },
+        { lineItemId: '12', item: 'B', location: 'EAST', quantity: 1 }, { lineItemId: 13, item: 'B', location: 'EAST', quantity: 1 },
+      ]));
+      cursor.run('inventory-gate:lines:s:2', '{not json');
+      cursor.run('d365-shipments', '2026-03-10T00:00:00Z');
+      db.close();
+      const j = open(file, { now: () => 1_770_000_002_000 });
+      (await j.reservedLines('s:1')).should.eql([
+        { lineItemId: '10', item: 'A', location: 'EAST', quantity: 2 }, { lineItemId: '11', item: 'A', location: 'EAST', quantity: 1 },
+        { lineItemId: '12', item: 'B', location: 'EAST', quantity: 1 },
+      ]);
+      (await j.reservedLines('s:2')).should.eql([]); // a damaged line map: the units stay reserved, just not by line
+      (await j.reservationsOf('s:2')).should.eql([{ item: 'A', location: 'EAST', quantity: 1 }]);
+      (await j.reservedQuantity('A', 'EAST', 0)).should.equal(6);
+      (await j.reservedQuantity('A', 'EAST')).should.equal(4);
+      (await j.getCursor('inventory-gate:lines:s:1') === undefined).should.be.true();
+      (await j.getCursor('d365-shipments'))!.should.equal('2026-03-10T00:00:00Z');
+      const check = new Database(file, { readonly: true });
+      const sql = (check.prepare("SELECT sql FROM sqlite_master WHERE name = 'reservations'").get() as { sql: string }).sql;
+      const indexes = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations'").all() as { name: string }[]).map((r) => r.name);
+      check.close();
+      sql.should.match(/WITHOUT ROWID/);
+      indexes.should.eql(['reservations_handed']);
+    });
+
     it('refuses a file written by a newer schema, with a clear error', async () => {
       const file = path.join(dir, 'journal.sqlite');
       await open(file).close();
@@ -324,6 +354,25 @@ describe('SqliteJournal', function () {
       (await j.reserve('o3', [line('A', 1, 1)])).shortfalls.should.eql([{ item: 'A', location: 'MAIN', requested: 1, available: 0 }]);
       // Locations are separate pools.
       (await j.reserve('o2', [line('A', 5, 5, 'EAST')])).ok.should.be.true();
+    });
+
+    it('files the Shopify lines of each row: reservedLines lists the open ones, a new reservation replaces them, a hand-over ends them', async () => {
+      const j = open();
+      const l = (lineItemId: string | undefined, item: string, quantity: number) => ({ ...line(item, quantity, 100), ...(lineItemId === undefined ? {} : { lineItemId }) });
+      await j.reserve('o1', [l('1', 'A', 2), l('2', 'A', 1), l('3', 'B', 1), l('4', 'C', 0), l(undefined, 'D', 1)]);
+      (await j.reservationsOf('o1')).should.eql([
+        { item: 'A', location: 'MAIN', quantity: 3 }, { item: 'B', location: 'MAIN', quantity: 1 }, { item: 'D', location: 'MAIN', quantity: 1 },
+      ]);
+      (await j.reservedLines('o1')).should.eql([
+        { lineItemId: '1', item: 'A', location: 'MAIN', quantity: 2 }, { lineItemId: '2', item: 'A', location: 'MAIN', quantity: 1 },
+        { lineItemId: '3', item: 'B', location: 'MAIN', quantity: 1 },
+      ]);
+      await j.reserve('o1', [l('5', 'B', 2)]);
+      (await j.reservedLines('o1')).should.eql([{ lineItemId: '5', item: 'B', location: 'MAIN', quantity: 2 }]);
+      await j.reserve('o2', [{ ...line('A', 1, 100), lineItemId: '' }]).should.be.rejectedWith(/invalid reservation lines: \[0\]\.lineItemId/);
+      await j.handOver('o1');
+      (await j.reservedLines('o1')).should.eql([]);
+      (await j.reservedQuantity('B', 'MAIN', 0)).should.equal(2); // handed over, still counted for a figure read before
     });
 
     it('keeps a handed-over reservation counting for stock read before the handover, and only for that', async () => {
@@ -753,6 +802,11 @@ describe('SqliteJournal', function () {
       await j.listHolds().should.be.rejectedWith(/table "holds"/);
       await j.getOrder(SHOP, '1').should.be.rejectedWith(/table "orders" \(key "acme.myshopify.com"\/"1"\): column documents: salesOrder/);
       await j.unemittedEvents().should.be.rejectedWith(/table "events" \(key 1\): column meta/);
+      await j.reserve('o1', [{ item: 'A', location: 'MAIN', quantity: 1, limit: 5, lineItemId: '7' }]);
+      const raw2 = new Database(file);
+      raw2.prepare(`UPDATE reservations SET lines = '[["7", -1]]'`).run();
+      raw2.close();
+      await j.reservedLines('o1').should.be.rejectedWith(/table "reservations" \(key "o1"\/"A"\/"MAIN"\): column lines: \[0\]\[1\]/);
       // A failed read leaves the journal usable.
       (await j.recordEvent(event({ dedupeKey: 'next' }))).status.should.equal('new');
     });

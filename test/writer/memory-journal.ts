@@ -1,6 +1,6 @@
-import type { OrderJournal, OrderRecord, OrderState, ReservationTx } from '../../nodes/lib/journal/journal';
+import type { OrderJournal, OrderRecord, OrderState } from '../../nodes/lib/journal/journal';
 
-type Orders = Pick<OrderJournal, 'getOrder' | 'transitionOrder' | 'appendHistory' | 'release' | 'handOver' | 'reservationsOf' | 'acquireLease' | 'releaseLease' | 'getCursor' | 'setCursor' | 'deleteCursor' | 'reservationTransaction'>;
+type Orders = Pick<OrderJournal, 'getOrder' | 'transitionOrder' | 'appendHistory' | 'release' | 'handOver' | 'reservationsOf' | 'acquireLease' | 'releaseLease' | 'getCursor' | 'setCursor' | 'deleteCursor'>;
 
 /**
  * In-memory stand-in for the parts of OrderJournal the writer, trigger and sender use (same CAS, merge
@@ -37,8 +37,12 @@ export class MemoryJournal implements Orders {
     this.orders.get(`${shop}:${orderId}`)?.history.push({ at: this.now(), event, detail });
   }
 
+  /** Orders handed over, in order. */
+  handedOver: string[] = [];
+
   /** Handed over = gone from what this stand-in reports (it keeps no stock read times). */
   async handOver(orderKey: string) {
+    this.handedOver.push(orderKey);
     return this.release(orderKey);
   }
 
@@ -61,23 +65,6 @@ export class MemoryJournal implements Orders {
 
   async releaseLease(name: string, owner: string) {
     if (this.leases.get(name)?.owner === owner) this.leases.delete(name);
-  }
-
-  /** The writer's use: release or hand over, and drop the line map, in one go. */
-  async reservationTransaction<T>(fn: (tx: ReservationTx) => T): Promise<T> {
-    const gone = (orderKey: string) => {
-      const n = (this.reservations.get(orderKey) ?? []).length;
-      this.reservations.delete(orderKey);
-      return n;
-    };
-    const no = () => { throw new Error('not used by the writer'); };
-    return fn({
-      release: gone, handOver: gone, deleteCursor: (name) => { this.cursors.delete(name); },
-      getCursor: (name) => this.cursors.get(name), setCursor: (name, value) => { this.cursors.set(name, value); },
-      reservationsOf: (orderKey) => this.reservations.get(orderKey) ?? [],
-      orderState: (shop, orderId) => this.orders.get(`${shop}:${orderId}`)?.state,
-      reserve: no, reservedQuantity: no,
-    });
   }
 
   async getCursor(name: string) { return this.cursors.get(name); }

@@ -7,7 +7,6 @@ import { WriterSettings } from '../../nodes/lib/writer/settings';
 import { FakeBc } from './fake-bc';
 import { BcApiError } from '../../nodes/lib/d365/errors';
 import { MemoryJournal } from './memory-journal';
-import { lineMapCursor } from '../../nodes/lib/inventory/gate';
 import { isOwnWriteBack } from '../../nodes/lib/shopify/webhook-own-writes';
 import { SHOP, createMsg, order1001, refund } from './fixtures';
 
@@ -42,18 +41,20 @@ describe('writer: create exactly once', () => {
     bc.sets.salesOrders!.length.should.equal(1);
   });
 
-  it('deletes the inventory gate\'s line map with the reservation: once created, and on a cancel before D365', async () => {
+  it('hands the inventory gate\'s reservation over once created, and releases it on a cancel before D365', async () => {
     const { journal, writer } = setup();
     const key = `${SHOP}:450789469`;
-    journal.reservations.set(key, [{ item: 'IPOD2008GREEN', location: 'EAST', quantity: 2 }]);
-    journal.cursors.set(lineMapCursor(key), '[]');
+    const reserved = [{ item: 'IPOD2008GREEN', location: 'EAST', quantity: 2 }];
+    journal.reservations.set(key, reserved);
     (await writer.handle(createMsg())).action.should.equal('created');
-    journal.cursors.has(lineMapCursor(key)).should.be.false();
+    journal.handedOver.should.eql([key]);
+    journal.reservations.has(key).should.be.false();
 
     const early = setup();
-    early.journal.cursors.set(lineMapCursor(key), '[]');
+    early.journal.reservations.set(key, reserved);
     (await early.writer.handle(msg('orders/cancelled', { ...order1001(), cancelled_at: '2026-03-11T00:00:00Z' }))).action.should.equal('cancelled');
-    early.journal.cursors.has(lineMapCursor(key)).should.be.false();
+    early.journal.handedOver.should.eql([]);
+    early.journal.reservations.has(key).should.be.false();
   });
 
   it('notes the order version its write-back made (from the metafieldsSet answer, no second request), so the trigger skips that orders/updated; not a later one', async () => {

@@ -176,7 +176,9 @@ export function allocate(input: AllocationInput): Allocation {
   for (const p of planned) {
     const base = limitOf(input.place(p.line.item, p.location));
     const allowance = backordered.has(k(p.line.item, p.location)) ? allowanceAt(p.location) : 0;
-    out.reservations.push({ item: p.line.item, location: p.location, quantity: p.line.quantity, limit: allowance === Infinity ? UNLIMITED : base + allowance });
+    out.reservations.push({
+      item: p.line.item, location: p.location, quantity: p.line.quantity, limit: allowance === Infinity ? UNLIMITED : base + allowance, lineItemId: p.line.lineItemId,
+    });
   }
   return out;
 }

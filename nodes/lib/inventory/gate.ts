@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErpLine, Refund, ShopifyId, formatZodError } from '../contract';
 import type { Erp, FindingInput, Order, OrderMessage } from '../contract';
-import type { OrderJournal, ReservationLine, ReservationTx } from '../journal/journal';
+import type { OrderJournal, ReservationLine, ReservationTx, ReservedLine } from '../journal/journal';
 import type { CheckOutcome } from '../node-red/check-node';
 import { d365Unavailable } from '../checks/price-lookup';
 import { allocate } from './allocate';
@@ -21,11 +21,6 @@ export interface GateDeps {
   dryRun?: () => boolean;
 }
 
-/** Where the gate files which line went to which item and location, so a refund can release by line. */
-export const lineMapCursor = (key: string): string => `inventory-gate:lines:${key}`;
-
-const LineMap = z.array(z.object({ lineItemId: z.string(), item: z.string(), location: z.string(), quantity: z.number() }));
-type LineMap = z.infer<typeof LineMap>;
 /** What a cancellation needs of orders/cancelled: the order id. */
 const CancelledOrder = z.looseObject({ id: ShopifyId });
 
@@ -57,7 +52,7 @@ export class InventoryGate {
     if (!shop) return notChecked('msg.shopify.shop is missing, so the reservation cannot be filed under the order; the message must come from shopify-trigger (or set msg.shopify.shop)');
     const key = orderKey(shop, order.id);
     if (order.cancelled_at) {
-      await releaseOrder(this.d.journal, key);
+      await this.d.journal.release(key);
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: 'the order is cancelled; its reservation (if any) was released' }] };
     }
     const built = demandLines(order, msg.erp);
@@ -142,8 +137,9 @@ export class InventoryGate {
     const located = { lines: withLocations(erp!.lines!, alloc) };
     if (this.d.dryRun?.()) return { findings: [...alloc.findings, wouldReserve(alloc)], erp: located };
     const outcome = { findings: alloc.findings, erp: located };
-    // A re-checked order (orders/updated, a released hold) usually holds this very reservation already.
-    if (!(ownRows.length && sameReservation(ownRows, alloc.reservations))) {
+    // A re-checked order (orders/updated, a released hold) usually holds this very reservation already
+    // (the same units per item + location, for the same lines): then nothing is written.
+    if (!(ownRows.length && sameReservation(ownRows, alloc.reservations) && sameLines(tx.reservedLines(key), alloc.reservations))) {
       for (const r of alloc.reservations) r.stockReadAt = readAt(r.item);
       const r = tx.reserve(key, alloc.reservations);
       // Cannot fail with the figures just read in this transaction; if it does, it says why.
@@ -156,8 +152,6 @@ export class InventoryGate {
         };
       }
     }
-    // Unchanged (a re-check), it writes nothing.
-    tx.setCursor(lineMapCursor(key), JSON.stringify(lineMap(lines, alloc)));
     return outcome;
   }
 
@@ -172,49 +166,21 @@ export class InventoryGate {
       const p = CancelledOrder.safeParse(msg.payload);
       if (!p.success) throw new Error(`orders/cancelled: msg.payload is not a Shopify order: ${formatZodError(p.error)}`);
       const key = orderKey(shop, p.data.id);
-      return { orderKey: key, released: await releaseOrder(this.d.journal, key) };
+      return { orderKey: key, released: await this.d.journal.release(key) };
     }
     const p = Refund.safeParse(msg.payload);
     if (!p.success) throw new Error(`refunds/create: msg.payload is not a Shopify refund: ${formatZodError(p.error)}`);
     const key = orderKey(shop, p.data.order_id);
     const restocked = p.data.refund_line_items.filter((l) => RESTOCKING.has(l.restock_type));
     if (!restocked.length) return { orderKey: key, released: 0 };
-    const raw = await this.d.journal.getCursor(lineMapCursor(key));
-    const filed = raw ? LineMap.safeParse(safeJson(raw)) : undefined;
-    if (!filed?.success) return { orderKey: key, released: 0 };
+    const filed = await this.d.journal.reservedLines(key);
     const quantities = restocked.flatMap((l) => {
-      const line = filed.data.find((f) => f.lineItemId === String(l.line_item_id));
+      const line = filed.find((f) => f.lineItemId === String(l.line_item_id));
       return line ? [{ item: line.item, location: line.location, quantity: l.quantity }] : [];
     });
     if (!quantities.length) return { orderKey: key, released: 0 };
-    const released = await this.d.journal.release(key, quantities);
-    // With nothing left reserved no later refund can release by line: the line map row goes too.
-    if (!(await this.d.journal.reservationsOf(key)).length) await this.d.journal.deleteCursor(lineMapCursor(key));
-    return { orderKey: key, released };
+    return { orderKey: key, released: await this.d.journal.release(key, quantities) };
   }
-}
-
-/**
- * Releases all of an order's reservation and deletes its line map (one cursor row per order would
- * otherwise stay forever). Also used by the order writer once the order is D365 demand.
- */
-export function releaseOrder(journal: OrderJournal, key: string): Promise<number> {
-  return journal.reservationTransaction((tx) => {
-    tx.deleteCursor(lineMapCursor(key));
-    return tx.release(key);
-  });
-}
-
-/**
- * The order writer's side once the sales order exists: the reservation is handed over to D365, not
- * dropped. Stock figures the gate cached before this moment do not show the order as demand yet; for
- * them the units stay reserved (see OrderJournal.handOver), so nothing is promised twice.
- */
-export function handOverOrder(journal: OrderJournal, key: string): Promise<number> {
-  return journal.reservationTransaction((tx) => {
-    tx.deleteCursor(lineMapCursor(key));
-    return tx.handOver(key);
-  });
 }
 
 const placeKey = (item: string, location: string) => `${item}\u0000${location}`;
@@ -229,6 +195,13 @@ function placeMap(rows: readonly { item: string; location: string; quantity: num
     m.set(k, (m.get(k) ?? 0) + r.quantity);
   }
   return m;
+}
+
+/** Whether the journal files the same units per Shopify line as these reservations would. */
+function sameLines(held: readonly ReservedLine[], wanted: readonly ReservationLine[]): boolean {
+  const want = wanted.filter((w) => w.quantity > 0 && w.lineItemId !== undefined);
+  if (want.length !== held.length) return false;
+  return want.every((w) => held.some((h) => h.lineItemId === w.lineItemId && h.item === w.item && h.location === w.location && h.quantity === w.quantity));
 }
 
 /** Whether the journal already holds exactly these quantities for the order (as reserve() would file them: summed per item + location, zeros dropped). */
@@ -290,15 +263,4 @@ function withLocations(lines: readonly ErpLine[], alloc: Allocation): ErpLine[] 
     const location = alloc.locations.get(l.lineItemId);
     return location === undefined ? l : { ...l, locationCode: location };
   });
-}
-
-function lineMap(lines: readonly DemandLine[], alloc: Allocation): LineMap {
-  return lines.flatMap((l) => {
-    const location = alloc.locations.get(l.lineItemId);
-    return location === undefined ? [] : [{ lineItemId: l.lineItemId, item: l.item, location, quantity: l.quantity }];
-  });
-}
-
-function safeJson(s: string): unknown {
-  try { return JSON.parse(s); } catch { return undefined; }
 }

@@ -68,6 +68,16 @@ export interface ReservationLine {
   /** When the D365 figure behind `limit` was read (epoch ms; default now): reservations handed over to
    * D365 after that moment still count, since the figure does not include their sales orders yet. */
   stockReadAt?: number;
+  /** The Shopify line item the units are for: filed with the reservation, so a refund can release by line. */
+  lineItemId?: string;
+}
+
+/** Units of an order's open reservation by Shopify line item (as reserved: see ReservationLine.lineItemId). */
+export interface ReservedLine {
+  lineItemId: string;
+  item: string;
+  location: string;
+  quantity: number;
 }
 
 /** How long a handed-over reservation is kept: longer than any stock figure may be cached (1 h) plus slack. */
@@ -77,7 +87,7 @@ export const HANDED_OVER_KEEP_MS = 65 * 60_000;
 type Synchronous<T> = { [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : never };
 
 /** The journal's reservation (and cursor) methods, synchronous, inside reservationTransaction; each does what its OrderJournal namesake does. */
-export type ReservationTx = Synchronous<Pick<OrderJournal, 'reserve' | 'release' | 'handOver' | 'reservedQuantity' | 'reservationsOf' | 'getCursor' | 'setCursor' | 'deleteCursor'>> & {
+export type ReservationTx = Synchronous<Pick<OrderJournal, 'reserve' | 'release' | 'handOver' | 'reservedQuantity' | 'reservationsOf' | 'reservedLines' | 'getCursor' | 'setCursor' | 'deleteCursor'>> & {
   /** The order's journal state (undefined: no record). */
   orderState(shop: string, orderId: string): OrderState | undefined;
 };
@@ -170,6 +180,8 @@ export interface OrderJournal {
   reservedQuantity(item: string, location: string, stockReadAt?: number): Promise<number>;
   /** The order's reservation while it is in flight (not yet handed over). */
   reservationsOf(orderKey: string): Promise<{ item: string; location: string; quantity: number }[]>;
+  /** The same by Shopify line item, for the lines reserved with a lineItemId (quantities as reserved). */
+  reservedLines(orderKey: string): Promise<ReservedLine[]>;
 
   // --- exception holds --------------------------------------------------------------------------
   /** Stores a hold (status 'held'); an existing id is replaced and set back to 'held'. */

@@ -8,11 +8,11 @@ import { parseInstant } from './instant';
 import { HANDED_OVER_KEEP_MS, OrderState } from './journal';
 import type {
   EventRecord, HoldFilter, HoldRecord, OrderJournal, OrderRecord, RecordEventInput, RecordEventResult,
-  ReservationLine, ReserveResult, ReservationTx,
+  ReservationLine, ReservedLine, ReserveResult, ReservationTx,
 } from './journal';
 import { migrate } from './sqlite-migrations';
 import { ReservationLedger } from './reservation-ledger';
-import { decodeEvent, decodeHold, decodeOrder, encodeJson } from './sqlite-rows';
+import { decodeEvent, decodeHold, decodeOrder, decodeReservedLines, encodeJson } from './sqlite-rows';
 
 export interface SqliteJournalOptions {
   /** Clock in epoch ms (tests move it to expire leases and age events). */
@@ -34,7 +34,10 @@ const RecordEventSchema = z.object({
   meta: z.record(z.string(), z.unknown()),
 });
 const nonNegative = z.number().finite().nonnegative();
-const ReservationLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity: nonNegative, limit: z.number().finite(), stockReadAt: z.number().finite().optional() });
+const ReservationLineSchema = z.object({
+  item: nonEmpty, location: z.string(), quantity: nonNegative, limit: z.number().finite(), stockReadAt: z.number().finite().optional(), lineItemId: nonEmpty.optional(),
+});
+
 const ReleaseLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity: nonNegative });
 // Built once: a zod schema built per call costs more than the SQL it guards.
 const ReservationLines = z.array(ReservationLineSchema);
@@ -445,6 +448,10 @@ export class SqliteJournal implements OrderJournal {
     return this.run(() => this.tx.reservationsOf(orderKey));
   }
 
+  reservedLines(orderKey: string): Promise<ReservedLine[]> {
+    return this.run(() => this.tx.reservedLines(orderKey));
+  }
+
   /**
    * The ledger, rebuilt from the rows first if another connection (another Node-RED process) has
    * changed reservations since. Any commit of another connection changes data_version; only one with
@@ -484,16 +491,17 @@ export class SqliteJournal implements OrderJournal {
         // Several lines of one order on the same item+location are one demand; the tightest limit wins.
         // …and the oldest figure behind them decides which handed-over reservations still count.
         const now = this.now();
-        const wanted = new Map<string, { item: string; location: string; quantity: number; limit: number; stockReadAt: number }>();
+        const wanted = new Map<string, { item: string; location: string; quantity: number; limit: number; stockReadAt: number; lines: [string, number][] }>();
         for (const l of parsed) {
           const k = `${l.item}\u0000${l.location}`;
-          const w = wanted.get(k);
+          let w = wanted.get(k);
           const readAt = l.stockReadAt ?? now;
           if (w) {
             w.quantity += l.quantity;
             w.limit = Math.min(w.limit, l.limit);
             w.stockReadAt = Math.min(w.stockReadAt, readAt);
-          } else wanted.set(k, { item: l.item, location: l.location, quantity: l.quantity, limit: l.limit, stockReadAt: readAt });
+          } else wanted.set(k, w = { item: l.item, location: l.location, quantity: l.quantity, limit: l.limit, stockReadAt: readAt, lines: [] });
+          if (l.lineItemId !== undefined && l.quantity > 0) w.lines.push([l.lineItemId, l.quantity]);
         }
         const ledger = this.ledger();
         const own = s.rowsOf.all(orderKey) as ReservationRow[];
@@ -515,7 +523,7 @@ export class SqliteJournal implements OrderJournal {
         }
         for (const w of wanted.values()) {
           if (w.quantity <= 0) continue;
-          s.insertReservation.run(orderKey, w.item, w.location, w.quantity);
+          s.insertReservation.run(orderKey, w.item, w.location, w.quantity, w.lines.length ? JSON.stringify(w.lines) : null);
           ledger.addOpen(w.item, w.location, w.quantity);
         }
         this.reservationsChanged = true;
@@ -564,6 +572,7 @@ export class SqliteJournal implements OrderJournal {
       },
       reservedQuantity: (item, location, stockReadAt) => tidy(this.ledger().held(item, location, stockReadAt ?? this.now())),
       reservationsOf: (orderKey) => s.reservationsOf.all(orderKey) as { item: string; location: string; quantity: number }[],
+      reservedLines: (orderKey) => s.reservedLines.all(orderKey).flatMap((r) => decodeReservedLines(orderKey, r)),
       getCursor: (name) => (s.cursor.get(name) as { value: string } | undefined)?.value,
       setCursor: (name, value) => {
         check(nonEmpty, 'cursor name', name);
@@ -843,7 +852,8 @@ function prepare(db: Database.Database) {
     dropHandedBefore: p('DELETE FROM reservations WHERE handed_at IS NOT NULL AND handed_at < ?'),
     reservation: p('SELECT item, location, quantity, handed_at FROM reservations WHERE order_key = ? AND item = ? AND location = ?'),
     reservationsOf: p('SELECT item, location, quantity FROM reservations WHERE order_key = ? AND handed_at IS NULL ORDER BY item, location'),
-    insertReservation: p('INSERT INTO reservations (order_key, item, location, quantity) VALUES (?, ?, ?, ?)'),
+    insertReservation: p('INSERT INTO reservations (order_key, item, location, quantity, lines) VALUES (?, ?, ?, ?, ?)'),
+    reservedLines: p('SELECT item, location, lines FROM reservations WHERE order_key = ? AND handed_at IS NULL AND lines IS NOT NULL ORDER BY item, location'),
     setReservation: p('UPDATE reservations SET quantity = ? WHERE order_key = ? AND item = ? AND location = ?'),
     deleteReservation: p('DELETE FROM reservations WHERE order_key = ? AND item = ? AND location = ?'),
     releaseAll: p('DELETE FROM reservations WHERE order_key = ?'),

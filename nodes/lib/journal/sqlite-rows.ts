@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Finding, formatZodError } from '../contract';
 import { HoldStatus, OrderState } from './journal';
-import type { EventRecord, HoldRecord, OrderHistoryEntry, OrderRecord } from './journal';
+import type { EventRecord, HoldRecord, OrderHistoryEntry, OrderRecord, ReservedLine } from './journal';
 
 /**
  * Decoding of stored rows. Every JSON column goes through JSON.parse (never eval, never merged into
@@ -62,6 +62,10 @@ const HoldRow = z.object({
   resolved_by: nullableStr,
   resolution: nullableStr,
 });
+
+const ReservedLinesRow = z.object({ item: z.string(), location: z.string(), lines: z.string() });
+/** [lineItemId, quantity] pairs, as reserve() files them. */
+const RowLines = z.array(z.tuple([z.string(), z.number().finite().positive()]));
 
 export class CorruptRowError extends Error {
   constructor(table: string, key: string, problem: string) {
@@ -168,4 +172,12 @@ export function decodeHold(raw: unknown): HoldRecord {
 function describeKey(raw: unknown, column: string): string {
   const v = raw && typeof raw === 'object' ? (raw as Record<string, unknown>)[column] : undefined;
   return typeof v === 'string' || typeof v === 'number' ? JSON.stringify(v) : '?';
+}
+
+/** A reservation row's Shopify lines, one entry per line item. */
+export function decodeReservedLines(orderKey: string, raw: unknown): ReservedLine[] {
+  const key = `${JSON.stringify(orderKey)}/${describeKey(raw, 'item')}/${describeKey(raw, 'location')}`;
+  const r = row(ReservedLinesRow, 'reservations', key, raw);
+  return json(RowLines, 'reservations', key, 'lines', r.lines)
+    .map(([lineItemId, quantity]) => ({ lineItemId, item: r.item, location: r.location, quantity }));
 }

@@ -4,7 +4,6 @@ import type { Erp, Finding, OrderMessage } from '../contract';
 import { odataString } from '../d365/bc-api';
 import type { BcApi } from '../d365/bc-api';
 import type { OrderJournal, OrderRecord, OrderState } from '../journal/journal';
-import { handOverOrder, releaseOrder } from '../inventory/gate';
 import type { ShopifyAdminApi } from '../shopify/admin-api';
 import { instantMs, normaliseInstant } from '../shopify/webhook';
 import { noteOwnWriteBack } from '../shopify/webhook-own-writes';
@@ -189,7 +188,7 @@ export class OrderWriter {
     });
     // The order is D365 demand now: the reservation is handed over (it keeps counting only against stock
     // figures read before this moment, which do not show the order yet).
-    await handOverOrder(this.d.journal, `${shop}:${orderId}`);
+    await this.d.journal.handOver(`${shop}:${orderId}`);
     const wb = await this.writeBack(shop, order, so.number);
     return { ok: true, action, findings: [...warnings, ...wb], salesOrder };
   }
@@ -280,7 +279,7 @@ export class OrderWriter {
       const so = await withRetry(this.retry, () => this.findByExternalNo('salesOrders', order.name));
       if (!so) {
         if (this.d.dryRun) return { ok: true, action: 'dry-run', findings: [], request: [] };
-        await releaseOrder(this.d.journal, orderKey);
+        await this.d.journal.release(orderKey);
         const done = await this.d.journal.transitionOrder(shop, orderId, PRE_CREATE.filter((s) => s !== 'creating'), 'cancelled',
           { orderName: order.name, event: 'cancelled-before-d365' });
         if (!done && (await this.d.journal.getOrder(shop, orderId))?.state === 'creating') {
@@ -306,7 +305,7 @@ export class OrderWriter {
     await withRetry(this.retry, async () => {
       try { await this.d.bc.delete(path, so['@odata.etag'] ?? '*'); } catch (e) { if (!isNotFound(e)) throw e; }
     });
-    await releaseOrder(this.d.journal, orderKey);
+    await this.d.journal.release(orderKey);
     await this.d.journal.transitionOrder(shop, orderId, [rec.state], 'cancelled', { event: 'd365-order-deleted', detail: number });
     return { ok: true, action: 'cancelled', findings: [], salesOrder: { id: so.id, number }, changes: [`deleted sales order ${number}`, 'reservation released'] };
   }
