@@ -46,6 +46,21 @@ describe('shared check runtime', () => {
     msg.erp.currencyCode.should.equal('USD');
   });
 
+  it('keeps what other checks put in msg.findings and msg.erp; a msg.erp that is not an object is replaced', async () => {
+    await helper.load(testCheckModule, flow('annotate'));
+    const n1 = helper.getNode('n1');
+    let got = next('ok');
+    const other = { check: 'other', code: 'X', severity: 'warning', message: 'kept', retryable: false };
+    n1.receive({ topic: 'orders/create', payload: order(), findings: [other], erp: { taxAreaCode: 'NY', currencyCode: 'EUR' } } as never);
+    let msg = await got;
+    msg.findings.should.eql([other]);
+    msg.erp.should.eql({ taxAreaCode: 'NY', currencyCode: 'USD' });
+    got = next('ok');
+    n1.receive({ topic: 'orders/create', payload: order(), erp: 'not an object' } as never);
+    msg = await got;
+    msg.erp.should.eql({ currencyCode: 'USD' });
+  });
+
   it('diverts blocking findings to output 2 in divert mode and reports a bad payload as a finding', async () => {
     await helper.load(testCheckModule, flow('divert'));
     const n1 = helper.getNode('n1');

@@ -48,10 +48,12 @@ export function wireCheckNode(node: Node, check: string, mode: CheckMode, run: C
       send([raw, null]);
       return;
     }
-    msg.findings = (Array.isArray(msg.findings) ? msg.findings : []).filter((f: Finding) => f.check !== check);
+    const prior: Finding[] = Array.isArray(msg.findings) ? msg.findings : [];
+    // The usual case (no earlier finding of this check) keeps the array instead of copying it.
+    msg.findings = prior.some((f) => f.check === check) ? prior.filter((f) => f.check !== check) : prior;
     const finish = (outcome: CheckOutcome) => {
       appendFindings(msg, check, outcome.findings);
-      if (outcome.erp) msg.erp = { ...(msg.erp ?? {}), ...outcome.erp };
+      if (outcome.erp) msg.erp = Object.assign(msg.erp !== null && typeof msg.erp === 'object' ? msg.erp : {}, outcome.erp);
       const blocked = outcome.findings.length > 0 && hasBlocking(msg.findings!.filter((f) => f.check === check));
       status.add(blocked ? 'flagged' : 'passed');
       send(mode === 'divert' && blocked ? [null, raw] : [raw, null]);
