@@ -12,6 +12,7 @@ import { custodyOf, holdIdFor, settleCustody } from './lib/journal/custody';
 import { orderIdentity, storableMessage } from './lib/router/hold-message';
 import type { Routing } from './lib/router/hold-message';
 import { Rule, decide, outputRuleNames, parseSchedule } from './lib/router/rules';
+import type { Decision } from './lib/router/rules';
 
 const Config = z.object({
   name: z.string().optional(),
@@ -79,7 +80,33 @@ export = function (RED: NodeAPI) {
       return record;
     };
 
-    onInput(node, async (raw, send) => {
+    /** Retry later or hold: the message is parked in the journal (and sent on the held output when held). */
+    const park = async (raw: NodeMessage, msg: OrderMessage, routing: Routing, decision: Extract<Decision, { action: 'retry' | 'hold' }>,
+      send: (m: (NodeMessage | null)[]) => void) => {
+      if (decision.action === 'retry') {
+        const attempts = routing.attempts + 1;
+        routing.rule = decision.rule?.name;
+        if (attempts <= schedule.length) {
+          Object.assign(routing, { decision: 'retry', attempts });
+          const h = await hold(msg, decision.rule?.name ?? 'retry', decision.reason, Date.now() + schedule[attempts - 1]!, attempts);
+          routing.holdId = h.id;
+          status.add('retrying');
+          return;
+        }
+        routing.decision = 'hold';
+        const h = await hold(msg, decision.rule?.name ?? 'retry', `retries exhausted after ${attempts - 1} attempts; ${decision.reason}`, undefined, attempts - 1);
+        routing.holdId = h.id;
+      } else {
+        Object.assign(routing, { decision: 'hold', rule: decision.rule?.name });
+        const h = await hold(msg, decision.rule?.name ?? 'unrouted', decision.reason, undefined, routing.attempts);
+        routing.holdId = h.id;
+      }
+      status.add('held');
+      sendOn(HELD, raw, send);
+    };
+
+    // Synchronous for clean and routed orders (no promise per message); only parking waits for the journal.
+    onInput(node, (raw, send) => {
       const msg = raw as unknown as OrderMessage;
       const isOrder = !msg.topic || ORDER_TOPICS.includes(msg.topic as ShopifyTopic);
       if (!isOrder && !hasBlocking(msg.findings as Finding[] | undefined)) {
@@ -105,31 +132,8 @@ export = function (RED: NodeAPI) {
           status.add('routed');
           sendOn(1 + decision.output, raw, send);
           return;
-        case 'retry': {
-          const attempts = routing.attempts + 1;
-          routing.rule = decision.rule?.name;
-          if (attempts <= schedule.length) {
-            Object.assign(routing, { decision: 'retry', attempts });
-            const h = await hold(msg, decision.rule?.name ?? 'retry', decision.reason, Date.now() + schedule[attempts - 1]!, attempts);
-            routing.holdId = h.id;
-            status.add('retrying');
-            return;
-          }
-          routing.decision = 'hold';
-          const h = await hold(msg, decision.rule?.name ?? 'retry', `retries exhausted after ${attempts - 1} attempts; ${decision.reason}`, undefined, attempts - 1);
-          routing.holdId = h.id;
-          status.add('held');
-          sendOn(HELD, raw, send);
-          return;
-        }
-        case 'hold': {
-          Object.assign(routing, { decision: 'hold', rule: decision.rule?.name });
-          const h = await hold(msg, decision.rule?.name ?? 'unrouted', decision.reason, undefined, routing.attempts);
-          routing.holdId = h.id;
-          status.add('held');
-          sendOn(HELD, raw, send);
-          return;
-        }
+        default:
+          return park(raw, msg, routing, decision, send);
       }
     }, (err) => status.fail(err.message));
 
