@@ -47,6 +47,22 @@ describe('customer matching (pure)', () => {
     bc.count().should.equal(1);
   });
 
+  it('the e-mail searched is the first usable of email, contact_email, customer.email; a blocked match names that field', async () => {
+    const bob = 'bob.norman@mail.example.com';
+    const blocked = 'Blocked@Mail.Example.com';
+    const cases: [string | null, string | null, string | null, string][] = [
+      [null, bob, blocked, 'C10000'], ['  ', null, bob, 'C10000'], [bob, blocked, null, 'C10000'], [null, blocked, bob, 'C10003'],
+    ];
+    for (const [email, contact, customer, number] of cases) {
+      const { run } = setup();
+      const out = await run(order((o) => { o.email = email; o.contact_email = contact; o.customer.email = customer; }));
+      out.erp!.customer!.number.should.equal(number);
+    }
+    const { run } = setup();
+    const out = await run(order((o) => { o.email = ''; o.contact_email = null; o.customer.email = blocked; }));
+    out.findings.map((f) => [f.code, f.path]).should.eql([['CUSTOMER_BLOCKED', 'customer.email']]);
+  });
+
   it('two D365 customers with one e-mail: CUSTOMER_AMBIGUOUS naming both, never a guess or a fallback', async () => {
     const { run } = setup({ strategies: ALL(['email', 'countryDefault']), defaultCustomers: [{ country: 'US', customer: 'WEB-US' }] });
     const out = await run(withEmail('sam.twin@mail.example.com'));
