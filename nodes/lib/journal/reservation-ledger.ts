@@ -49,47 +49,58 @@ export class ReservationLedger {
 
 const place = (item: string, location: string) => `${item}\u0000${location}`;
 
-/** Hand-overs of one item + location as quantities per time, in time order (appends are the usual case). */
+/**
+ * Hand-overs of one item + location as quantities per time, in time order (appends are the usual case),
+ * with running sums: "handed over after t" is a binary search and a subtraction, however many
+ * hand-overs a busy item has had within the keep time.
+ */
 class HandedSeries {
   private at: number[] = [];
   private q: number[] = [];
-  private total = 0;
+  /** cum[i]: base + q[0] + … + q[i]. */
+  private cum: number[] = [];
+  /** What the entries dropped so far summed to (cum keeps counting from it, so a sweep rewrites nothing). */
+  private base = 0;
 
   get empty(): boolean {
     return this.at.length === 0;
   }
 
   add(at: number, quantity: number): void {
-    this.total += quantity;
     const i = this.indexFrom(at, true);
     if (this.at[i] === at) this.q[i]! += quantity;
     else if (i === this.at.length) {
       this.at.push(at);
       this.q.push(quantity);
+      this.cum.push(this.sumTo(i) + quantity);
+      return;
     } else {
       this.at.splice(i, 0, at);
       this.q.splice(i, 0, quantity);
+      this.cum.splice(i, 0, 0);
     }
+    // An earlier time (a rebuild, a clock set back): the running sums from it on change.
+    for (let j = i; j < this.cum.length; j++) this.cum[j] = this.sumTo(j) + this.q[j]!;
   }
 
-  /** Sum of the quantities handed over after `t`, counted from whichever end is nearer. */
+  /** Sum of the quantities handed over after `t`. */
   after(t: number): number {
-    const i = this.indexFrom(t, false);
-    let sum = 0;
-    if (this.at.length - i <= i) {
-      for (let j = i; j < this.q.length; j++) sum += this.q[j]!;
-      return sum;
-    }
-    for (let j = 0; j < i; j++) sum += this.q[j]!;
-    return this.total - sum;
+    const n = this.cum.length;
+    return n === 0 ? 0 : this.cum[n - 1]! - this.sumTo(this.indexFrom(t, false));
   }
 
   dropBefore(t: number): void {
     const i = this.indexFrom(t, true);
     if (i === 0) return;
-    for (let j = 0; j < i; j++) this.total -= this.q[j]!;
+    this.base = this.cum[i - 1]!;
     this.at = this.at.slice(i);
     this.q = this.q.slice(i);
+    this.cum = this.cum.slice(i);
+  }
+
+  /** The running sum before entry i. */
+  private sumTo(i: number): number {
+    return i === 0 ? this.base : this.cum[i - 1]!;
   }
 
   /** Index of the first entry at `t` or later (`orAt`), or later than `t`: a binary search. */
