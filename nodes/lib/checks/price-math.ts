@@ -66,6 +66,19 @@ export function taxInGross(gross: bigint, ratePct: string): bigint {
   return mulDivRound(gross, r, PCT_ONE + r);
 }
 
+/** A tax rate parsed once for the many amounts of an order (see taxAt). */
+export interface TaxRate { units: bigint; grossDen: bigint }
+
+export function taxRate(ratePct: string): TaxRate {
+  const units = percentUnits(ratePct);
+  return { units, grossDen: PCT_ONE + units };
+}
+
+/** taxInGross (prices include tax) or taxOnNet of an amount, at a parsed rate. */
+export function taxAt(base: bigint, rate: TaxRate, included: boolean): bigint {
+  return mulDivRound(base, rate.units, included ? rate.grossDen : PCT_ONE);
+}
+
 export interface Tolerance { absolute: string; percent: string }
 
 /** The allowed difference around an expected amount: the larger of the absolute and the percent tolerance. */

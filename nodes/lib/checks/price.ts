@@ -62,9 +62,26 @@ export function itemsToLookUp(order: Order, rules: PriceRules, erp: Erp | undefi
 export function checkPrices(order: Order, rules: PriceRules, erp: Erp | undefined, lookups: PriceLookups): CheckOutcome {
   const findings: Finding[] = [];
   checkLinePrices(order, rules, erp, lookups, findings);
+  // One pass over the lines for both the discount check and the totals' sums.
+  let lineGross = 0n;
+  let lineDiscounts = 0n;
+  let lineTax = 0n;
+  const lines = order.line_items;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const allocated = sumOf(l.discount_allocations, 'amount');
+    const gross = minor(l.price) * BigInt(l.quantity);
+    if (allocated > gross) {
+      findings.push({ code: 'DISCOUNT_ALLOCATION_MISMATCH', severity: 'error', path: `line_items[${i}].discount_allocations`,
+        message: `Line ${i + 1} has ${fromMinor(allocated)} of discounts allocated but is only worth ${fromMinor(gross)}` });
+    }
+    lineGross += gross;
+    lineDiscounts += allocated;
+    lineTax += sumOf(l.tax_lines, 'price');
+  }
   const tol = { absolute: rules.totalsTolerance, percent: '0' };
-  checkDiscounts(order, tol, findings);
-  checkTotals(order, tol, findings);
+  checkTotalDiscounts(order, lineDiscounts, tol, findings);
+  checkTotals(order, lineGross, lineDiscounts, lineTax, tol, findings);
   return { findings };
 }
 
@@ -153,45 +170,26 @@ function checkLinePrices(order: Order, rules: PriceRules, erp: Erp | undefined, 
   }
 }
 
-function checkDiscounts(order: Order, tol: Tolerance, out: Finding[]): void {
-  const lines = order.line_items;
-  let allocatedOnLines = 0n;
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
-    const allocated = sumOf(l.discount_allocations, 'amount');
-    allocatedOnLines += allocated;
-    const gross = minor(l.price) * BigInt(l.quantity);
-    if (allocated > gross) {
-      out.push({ code: 'DISCOUNT_ALLOCATION_MISMATCH', severity: 'error', path: `line_items[${i}].discount_allocations`,
-        message: `Line ${i + 1} has ${fromMinor(allocated)} of discounts allocated but is only worth ${fromMinor(gross)}` });
-    }
-  }
-  if (order.total_discounts !== undefined) {
-    let allocated = allocatedOnLines;
-    for (const s of order.shipping_lines) if (!s.is_removed) allocated += sumOf(s.discount_allocations, 'amount');
-    if (!withinTolerance(allocated, minor(order.total_discounts), tol)) {
-      out.push({ code: 'DISCOUNT_ALLOCATION_MISMATCH', severity: 'error', path: 'total_discounts',
-        message: `Discount allocations add up to ${fromMinor(allocated)} but the order's total discounts are ${order.total_discounts}` });
-    }
+function checkTotalDiscounts(order: Order, lineDiscounts: bigint, tol: Tolerance, out: Finding[]): void {
+  if (order.total_discounts === undefined) return;
+  let allocated = lineDiscounts;
+  for (const s of order.shipping_lines) if (!s.is_removed) allocated += sumOf(s.discount_allocations, 'amount');
+  if (!withinTolerance(allocated, minor(order.total_discounts), tol)) {
+    out.push({ code: 'DISCOUNT_ALLOCATION_MISMATCH', severity: 'error', path: 'total_discounts',
+      message: `Discount allocations add up to ${fromMinor(allocated)} but the order's total discounts are ${order.total_discounts}` });
   }
 }
 
-function checkTotals(order: Order, tol: Tolerance, out: Finding[]): void {
+/** The order's stated totals against its parts (`line…`: the lines' gross, discounts and tax). */
+function checkTotals(order: Order, lineGross: bigint, lineDiscounts: bigint, lineTax: bigint, tol: Tolerance, out: Finding[]): void {
   const mismatch = (path: string, label: string, computed: bigint, stated: string) => {
     if (!withinTolerance(minor(stated), computed, tol)) {
       out.push({ code: 'TOTALS_MISMATCH', severity: 'error', path,
         message: `${label} is ${stated} but the order's parts add up to ${fromMinor(computed)}` });
     }
   };
-  let lineGross = 0n;
-  let lineDiscounts = 0n;
-  let tax = 0n;
-  for (const l of order.line_items) {
-    lineGross += minor(l.price) * BigInt(l.quantity);
-    lineDiscounts += sumOf(l.discount_allocations, 'amount');
-    tax += sumOf(l.tax_lines, 'price');
-  }
   let shipping = 0n;
+  let tax = lineTax;
   for (const s of order.shipping_lines) {
     if (s.is_removed) continue;
     shipping += minor(s.price) - sumOf(s.discount_allocations, 'amount');

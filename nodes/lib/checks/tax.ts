@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { fromMinor } from '../contract';
 import type { Address, Erp, Order } from '../contract';
 import type { CheckOutcome } from '../node-red/check-node';
-import { allowedDifference, decimalSetting, minor, percentSetting, sumOf, taxInGross, taxOnNet, withinTolerance } from './price-math';
+import { allowedDifference, decimalSetting, minor, percentSetting, sumOf, taxAt, taxRate, withinTolerance } from './price-math';
 import type { Tolerance } from './price-math';
 
 /**
@@ -116,11 +116,13 @@ export function checkTax(order: Order, rules: TaxRules, erp: Erp | undefined, lo
   if (!area) return { findings, erp: out };
 
   const tol = { absolute: rules.toleranceAbs, percent: rules.tolerancePct };
+  const rate = taxRate(area.rate);
+  const incl = order.taxes_included;
   const lines = order.line_items;
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     const base = minor(l.price) * BigInt(l.quantity) - sumOf(l.discount_allocations, 'amount');
-    const expected = l.taxable !== false ? expectedTax(base, area.rate, order.taxes_included) : 0n;
+    const expected = l.taxable !== false ? taxAt(base, rate, incl) : 0n;
     const actual = sumOf(l.tax_lines, 'price');
     if (!taxAgrees(actual, expected, tol)) findings.push(taxFinding(`line_items[${i}]`, `Line ${i + 1} (${l.sku || l.title})`, area, actual, expected, tol));
   }
@@ -129,14 +131,12 @@ export function checkTax(order: Order, rules: TaxRules, erp: Erp | undefined, lo
     const s = ship[i]!;
     if (s.is_removed) continue;
     const base = minor(s.price) - sumOf(s.discount_allocations, 'amount');
-    const expected = rules.taxShipping ? expectedTax(base, area.rate, order.taxes_included) : 0n;
+    const expected = rules.taxShipping ? taxAt(base, rate, incl) : 0n;
     const actual = sumOf(s.tax_lines, 'price');
     if (!taxAgrees(actual, expected, tol)) findings.push(taxFinding(`shipping_lines[${i}]`, `Shipping "${s.title}"`, area, actual, expected, tol));
   }
   return { findings, erp: out };
 }
-
-const expectedTax = (base: bigint, rate: string, taxesIncluded: boolean): bigint => (taxesIncluded ? taxInGross(base, rate) : taxOnNet(base, rate));
 
 /** Shopify's tax on a line agrees with the area's rate: some is charged where some is due, within the tolerance. */
 const taxAgrees = (actual: bigint, expected: bigint, tol: Tolerance): boolean =>

@@ -99,9 +99,12 @@ export class D365Lookups {
   private readonly cache: LookupCache<readonly Entity[]>;
   private calls = 0;
   private readonly creating = new Map<string, Promise<BcCustomer>>();
+  private readonly keys = new Map<string, Map<string, string>>();
+  private readonly keysMax: number;
 
   constructor(private readonly api: BcApi, opts: CacheOptions) {
     this.cache = new LookupCache(opts);
+    this.keysMax = opts.max;
   }
 
   stats(): LookupStats {
@@ -224,9 +227,27 @@ export class D365Lookups {
   /** One value's answer as load() would give it, from the cache alone; undefined when it is not cached. */
   private cached(ns: string, value: string, normalize: (s: string) => string): readonly Entity[] | undefined {
     if (!this.cache.enabled) return undefined;
-    const key = normalize(value);
+    const key = this.cacheKey(ns, value, normalize);
     // load() asks nothing for a value that normalises to nothing, and answers it with no entities.
-    return key ? this.cache.peek(`${ns}:${key}`) : NONE;
+    return key ? this.cache.peek(key) : NONE;
+  }
+
+  /**
+   * The cache key of a value as given (`ns:normalised`, '' when it normalises to nothing), remembered
+   * per namespace: orders repeat the same SKUs, e-mails and codes, and normalising and joining anew
+   * makes two strings per lookup. Bounded like the cache; cleared when full.
+   */
+  private cacheKey(ns: string, value: string, normalize: (s: string) => string): string {
+    let byValue = this.keys.get(ns);
+    if (!byValue) this.keys.set(ns, (byValue = new Map()));
+    let key = byValue.get(value);
+    if (key === undefined) {
+      const k = normalize(value);
+      key = k ? `${ns}:${k}` : '';
+      if (byValue.size >= this.keysMax) byValue.clear();
+      byValue.set(value, key);
+    }
+    return key;
   }
 
   private async load<S extends z.ZodType<Entity>>(ns: string, entitySet: string, field: string, values: readonly string[],
