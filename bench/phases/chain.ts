@@ -32,8 +32,9 @@ function parsed(order: Order): Order {
  * was part of the benchmark).
  */
 export async function chainPhase(o: ChainOptions, log: (s: string) => void): Promise<Row[]> {
-  // Deep stock: thousands of new orders reserve units and nobody gives them back within the run.
-  const catalogue = deepStockCatalogue(10_000);
+  // Deep stock: a hundred thousand new orders reserve units and hand them over, and the sims never ship them: no item
+  // may run low within the run (the gate would re-read its stock, and the sims run in this process).
+  const catalogue = deepStockCatalogue(1_000_000);
   const sims = await benchSims({ bc: { catalogue }, shopify: { catalogue } });
   const sink = new Sink();
   const red = await startEmbedded({ packageRoot: o.packageRoot, globals: { benchSink: sink.fn } });
