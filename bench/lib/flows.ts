@@ -20,6 +20,8 @@ export interface ChainOptions {
   writer?: boolean;
   /** Lookup cache TTL of every check (0 = caching off); the example's own setting when undefined. */
   cacheTtlS?: number;
+  /** The inventory gate's stock cache TTL; the example's own setting when undefined. */
+  stockTtlS?: number;
   /** Retry poll of the router, seconds. */
   retryPollS?: number;
   /** The router's retry-later schedule (default 1h: nothing retries within a run unless asked to). */
@@ -56,7 +58,8 @@ export function checkChainFlow(sims: Sims, packageRoot: string, o: ChainOptions)
   router.id = `${router.id}${sfx}`;
   const chain: FlowNode[] = types.map((t, i) => {
     const n: FlowNode = { ...byType(t), id: ids[i]!, z: TAB, wires: [[ids[i + 1] ?? router.id], []] };
-    if (o.cacheTtlS !== undefined && 'cacheTtlS' in n) n.cacheTtlS = String(o.cacheTtlS);
+    const ttl = t === 'd365-inventory-gate' ? o.stockTtlS ?? o.cacheTtlS : o.cacheTtlS;
+    if (ttl !== undefined && 'cacheTtlS' in n) n.cacheTtlS = String(ttl);
     return n;
   });
   const writer = o.writer ? { ...byType('d365-order-writer'), id: `${byType('d365-order-writer').id}${sfx}`, z: TAB, writeBack: false, retryBaseMs: '50', wires: [['bench-sink'], [router.id]] } : undefined;

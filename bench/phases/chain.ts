@@ -42,7 +42,9 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
     const shop = sims.shopify.options.shop;
     const all = placeCleanOrders(sims.shopify, o.pool).map(parsed);
     const journalFile = path.join(red.userDir, 'chain.sqlite');
-    const chain = checkChainFlow(sims, o.packageRoot, { journalFile, types: EXAMPLE_CHAIN_TYPES });
+    // The gate's stock cache lives 10 min instead of the example's 30 s: a refetch inside a measured run would
+    // charge the BC simulator's CPU (it runs in this process) to the chain.
+    const chain = checkChainFlow(sims, o.packageRoot, { journalFile, types: EXAMPLE_CHAIN_TYPES, stockTtlS: 600 });
     const checks = checkChainFlow(sims, o.packageRoot, { journalFile, types: CHAIN_TYPES, idSuffix: '-checks', base: false });
     const floor = emptyChainFlow(EXAMPLE_CHAIN_TYPES.length + 1, 'floor');
     const floorChecks = emptyChainFlow(CHAIN_TYPES.length + 1, 'floor-checks');
@@ -108,9 +110,9 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
       // fifth of its throughput.
       const fresh = newOrders(chainOrders);
       await floorRun('floor', floor.first);
-      // Caches warm at the start of the round (the gate's stock cache lives 30 s, the lookups' 5 min: a
-      // long run outlives them), untimed; the BC simulator runs in this process, so a refetch would
-      // count its CPU against the chain.
+      // Caches warm at the start of the round (the lookups live 5 min, the gate's stock 10 min here: a long
+      // run outlives them), untimed; the BC simulator runs in this process, so a refetch would count its
+      // CPU against the chain.
       sink.onMessage = (m) => { void journal.release(orderKey(shop, (m.payload as Order).id)).catch(() => undefined); };
       await pump(sink, (i) => red.node(chain.first).receive(orderMsg(shop, pool[i]!)), pool.length, 200, 60_000);
       const originals = new Set<unknown>(fresh);
@@ -161,7 +163,7 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
         baseline: `${fmt(fl.perCpuSecond)} (${EXAMPLE_CHAIN_TYPES.length + 1} empty function nodes)`,
         target: '≥ 0.65× floor and ≥ 5,000',
         pass: ratio >= 0.65 && ch.perCpuSecond >= 5000 && notClean === 0,
-        note: `${shape(EXAMPLE_CHAIN_TYPES)}, example settings, warm caches (${requestsMeasured} BC requests while measured); `
+        note: `${shape(EXAMPLE_CHAIN_TYPES)}, example settings (the gate's stock cached 10 min, not 30 s), warm caches (${requestsMeasured} BC requests while measured); `
           + `every order new: reserved by the gate, handed over at the sink as the writer does (journal durable: WAL fdatasync per group commit${commitsPerOrder === undefined ? '' : `, ${fmt(commitsPerOrder, 3)} commits per order`}, CPU counted)`
           + `${notClean ? `, ${fmt(notClean)} NOT routed clean` : ', all routed clean'}; `
           + `orders per CPU-second of the one Node-RED process (wall: chain ${fmt(ch.perSecond)}/s, floor ${fmt(fl.perSecond)}/s); best of ${runs} runs of ${fmt(chainOrders)} (floor: best of ${runs} runs of ${fmt(o.orders)}, alternating)`,
