@@ -7,7 +7,7 @@ import { checkCustomer } from '../../nodes/lib/checks/customer-check';
 import type { CustomerLookups } from '../../nodes/lib/checks/customer-check';
 import { CustomerRules } from '../../nodes/lib/checks/customer-rules';
 import { OrderRules, checkOrderRules, mapShipping } from '../../nodes/lib/checks/order-rules';
-import { allowedDifference, minor, mulDivRound, withinTolerance } from '../../nodes/lib/checks/price-math';
+import { allowedDifference, minor, mulDivRound, times, withinTolerance } from '../../nodes/lib/checks/price-math';
 import { checkSkus } from '../../nodes/lib/checks/sku-check';
 import type { SkuLookups } from '../../nodes/lib/checks/sku-check';
 import { SkuRules } from '../../nodes/lib/checks/sku-rules';
@@ -104,6 +104,9 @@ describe('warm-cache fast paths answer as the slow path (properties)', () => {
     fc.assert(fc.property(amount, fc.constantFrom(2, 4), (a, scale) => {
       minor(a, scale).should.equal(toMinor(a, scale));
       minor(a, scale).should.equal(toMinor(a, scale));
+    }));
+    fc.assert(fc.property(fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), fc.nat(150), (a, q) => {
+      times(a, q).should.equal(a * BigInt(q));
     }));
     fc.assert(fc.property(fc.bigInt({ min: -(10n ** 9n), max: 10n ** 9n }), fc.bigInt({ min: -(10n ** 9n), max: 10n ** 9n }), decimal, percent, (actual, expected, absolute, pct) => {
       const tol = { absolute, percent: pct };

@@ -95,6 +95,15 @@ export function withinTolerance(actual: bigint, expected: bigint, tol: Tolerance
   return actual === expected || abs(actual - expected) <= allowedDifference(expected, tol);
 }
 
+// BigInts of the usual line quantities, made once: BigInt(n) and a product allocate on every call.
+const QUANTITIES = Array.from({ length: 101 }, (_, i) => BigInt(i));
+
+/** A line's amount: a unit amount times a whole quantity. */
+export function times(amount: bigint, quantity: number): bigint {
+  if (quantity === 1) return amount;
+  return amount * (QUANTITIES[quantity] ?? BigInt(quantity));
+}
+
 /** Sums decimal strings exactly. */
 export function sumMinor(amounts: readonly string[]): bigint {
   let sum = 0n;

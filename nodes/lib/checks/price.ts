@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { fromMinor } from '../contract';
 import type { Erp, Order } from '../contract';
 import type { CheckOutcome } from '../node-red/check-node';
-import { allowedDifference, decimalSetting, minor, percentSetting, sumOf, withinTolerance } from './price-math';
+import { allowedDifference, decimalSetting, minor, percentSetting, sumOf, times, withinTolerance } from './price-math';
 import type { Tolerance } from './price-math';
 
 /**
@@ -70,7 +70,7 @@ export function checkPrices(order: Order, rules: PriceRules, erp: Erp | undefine
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     const allocated = sumOf(l.discount_allocations, 'amount');
-    const gross = minor(l.price) * BigInt(l.quantity);
+    const gross = times(minor(l.price), l.quantity);
     if (allocated > gross) {
       findings.push({ code: 'DISCOUNT_ALLOCATION_MISMATCH', severity: 'error', path: `line_items[${i}].discount_allocations`,
         message: `Line ${i + 1} has ${fromMinor(allocated)} of discounts allocated but is only worth ${fromMinor(gross)}` });

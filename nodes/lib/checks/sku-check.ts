@@ -74,12 +74,19 @@ const hint = (d: Decisions, index: number, h: VariantUnknown) => { d.hints[index
 const distinctItems = (list: readonly BcItem[]): readonly BcItem[] =>
   (list.length < 2 ? list : list.filter((c, i) => list.findIndex((o) => o.id === c.id) === i));
 /** Candidates whose number agrees with the SKU under the case rule (lookups compare case-insensitively). */
-const sameCode = (code: string, wanted: string, rules: SkuRules) => (rules.caseRule === 'exact' ? code === wanted : code.toUpperCase() === wanted.toUpperCase());
+const sameCode = (code: string, wanted: string, rules: SkuRules) =>
+  code === wanted || (rules.caseRule !== 'exact' && code.toUpperCase() === wanted.toUpperCase());
 
 function oneOf(items: readonly BcItem[]): Resolution | undefined {
   const list = distinctItems(items);
   if (!list.length) return undefined;
   return list.length === 1 ? { kind: 'match', item: list[0]! } : { kind: 'ambiguous', candidates: list.map((i) => i.number) };
+}
+
+/** The first entity whose `field` agrees with `code` under the case rule. */
+function withCode<K extends string, T extends Record<K, string>>(list: readonly T[], field: K, code: string, rules: SkuRules): T | undefined {
+  for (const x of list) if (sameCode(x[field], code, rules)) return x;
+  return undefined;
 }
 
 /** The items whose number agrees with `code`; the list itself when all do (the usual one-item answer). */
@@ -185,11 +192,10 @@ function decideByVariant(lines: readonly Pending[], prefixes: readonly string[],
     let matches: (Resolution & { kind: 'match' })[] | undefined; // only when a line has several
     let last: VariantUnknown | undefined;
     for (; c < prefixes.length && owners[c] === owner; c++) {
-      const prefix = prefixes[c]!;
-      const item = items[c]!.find((i) => sameCode(i.number, prefix, rules));
+      const item = withCode(items[c]!, 'number', prefixes[c]!, rules);
       if (!item) continue;
       const known = variants[c]!;
-      const variant = known.find((v) => sameCode(v.code, codes[c]!, rules));
+      const variant = withCode(known, 'code', codes[c]!, rules);
       if (!variant) {
         last = { kind: 'variantUnknown', itemNumber: item.number, code: codes[c]!, known: known.map((v) => v.code) };
         continue;
@@ -266,7 +272,7 @@ export function checkSkus(order: Order, rules: SkuRules, lookups: SkuLookups, er
       findings.push({ code: 'SKU_MISSING', severity: 'error', path: `line_items[${index}].sku`, message: `line ${index + 1} (${line.title}) has no SKU` });
     } else pending.push({ index, sku: line.sku!, key });
   }
-  return step({ order, rules, lookups, erpLines: upstream ? erpLines : undefined, findings, pending, d: { decided: [], hints: [] }, tried: 0 }, 0);
+  return step({ order, rules, lookups, erpLines: upstream ? erpLines : undefined, findings, pending, d: { decided: new Array(lines.length), hints: [] }, tried: 0 }, 0);
 }
 
 /** The enabled strategies from `from` on, each on the lines still undecided; synchronous while lookups are cached. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { fromMinor } from '../contract';
 import type { Address, Erp, Order } from '../contract';
 import type { CheckOutcome } from '../node-red/check-node';
-import { allowedDifference, decimalSetting, minor, percentSetting, sumOf, taxAt, taxRate, withinTolerance } from './price-math';
+import { allowedDifference, decimalSetting, minor, percentSetting, sumOf, taxAt, taxRate, times, withinTolerance } from './price-math';
 import type { Tolerance } from './price-math';
 
 /**
@@ -121,7 +121,7 @@ export function checkTax(order: Order, rules: TaxRules, erp: Erp | undefined, lo
   const lines = order.line_items;
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
-    const base = minor(l.price) * BigInt(l.quantity) - sumOf(l.discount_allocations, 'amount');
+    const base = times(minor(l.price), l.quantity) - sumOf(l.discount_allocations, 'amount');
     const expected = l.taxable !== false ? taxAt(base, rate, incl) : 0n;
     const actual = sumOf(l.tax_lines, 'price');
     if (!taxAgrees(actual, expected, tol)) findings.push(taxFinding(`line_items[${i}]`, `Line ${i + 1} (${l.sku || l.title})`, area, actual, expected, tol));
