@@ -85,13 +85,13 @@ function oneOf(items: readonly BcItem[]): Resolution | undefined {
 
 /** The first entity whose `field` agrees with `code` under the case rule. */
 function withCode<K extends string, T extends Record<K, string>>(list: readonly T[], field: K, code: string, rules: SkuRules): T | undefined {
-  for (const x of list) if (sameCode(x[field], code, rules)) return x;
+  for (let i = 0; i < list.length; i++) if (sameCode(list[i]![field], code, rules)) return list[i];
   return undefined;
 }
 
 /** The items whose number agrees with `code`; the list itself when all do (the usual one-item answer). */
 function agreeing(items: readonly BcItem[], code: string, rules: SkuRules): readonly BcItem[] {
-  for (const i of items) if (!sameCode(i.number, code, rules)) return items.filter((x) => sameCode(x.number, code, rules));
+  for (let i = 0; i < items.length; i++) if (!sameCode(items[i]!.number, code, rules)) return items.filter((x) => sameCode(x.number, code, rules));
   return items;
 }
 
@@ -297,7 +297,7 @@ function next(run: Run, at: number): Maybe<CheckOutcome> {
   // Keep the undecided lines, in place.
   const { pending, d } = run;
   let kept = 0;
-  for (const l of pending) if (!d.decided[l.index]) pending[kept++] = l;
+  for (let i = 0; i < pending.length; i++) if (!d.decided[pending[i]!.index]) pending[kept++] = pending[i]!;
   pending.length = kept;
   return step(run, at + 1);
 }
