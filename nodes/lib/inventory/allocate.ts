@@ -73,13 +73,16 @@ const allowanceText = (a: number): string => (a === Infinity ? 'backorders allow
 export function allocate(input: AllocationInput): Allocation {
   const { rules } = input;
   const out: Allocation = { locations: new Map(), reservations: [], findings: [], blocked: false, tight: new Set() };
-  const taken = new Map<string, number>();
-  const k = (item: string, loc: string) => `${item}\u0000${loc}`;
-  const left = (item: string, loc: string) => atpOf(input.place(item, loc)) - (taken.get(k(item, loc)) ?? 0);
+  // Units this order takes per item, then location (nested: no key string per question).
+  const taken = new Map<string, Map<string, number>>();
+  const takenAt = (item: string, loc: string) => taken.get(item)?.get(loc) ?? 0;
+  const left = (item: string, loc: string) => atpOf(input.place(item, loc)) - takenAt(item, loc);
   const planned: { line: DemandLine; location: string; backorder: number }[] = [];
   const take = (line: DemandLine, location: string) => {
     const before = left(line.item, location);
-    taken.set(k(line.item, location), (taken.get(k(line.item, location)) ?? 0) + line.quantity);
+    let byLoc = taken.get(line.item);
+    if (!byLoc) taken.set(line.item, (byLoc = new Map()));
+    byLoc.set(location, takenAt(line.item, location) + line.quantity);
     const backorder = Math.max(0, line.quantity - Math.max(0, before));
     planned.push({ line, location, backorder });
     out.locations.set(line.lineItemId, location);
@@ -105,12 +108,10 @@ export function allocate(input: AllocationInput): Allocation {
 
   const ruleFor = (location: string): LocationRule | undefined => rules.locations.find((r) => r.d365Location === location);
   const allowanceAt = (location: string) => backorderAllowance(rules, ruleFor(location));
-  const priority = rules.locations.length
-    ? [...new Set(rules.locations.map((r) => r.d365Location))]
-    : [...new Set(input.stockedLocations)].sort();
+  const priority = rules.locations.length ? tablePriority(rules) : [...new Set(input.stockedLocations)].sort();
 
-  const skipped = input.lines.filter((l) => rules.unstocked === 'skip' && input.unstocked.has(l.item));
-  const lines = input.lines.filter((l) => !skipped.includes(l));
+  const skipped = rules.unstocked === 'skip' ? input.lines.filter((l) => input.unstocked.has(l.item)) : [];
+  const lines = skipped.length ? input.lines.filter((l) => !skipped.includes(l)) : input.lines;
 
   if (rules.strategy === 'mapped') {
     for (const line of input.lines) {
@@ -172,10 +173,10 @@ export function allocate(input: AllocationInput): Allocation {
   if (out.blocked) return out;
   // A location that backorders any line of an item lets that item's whole demand there use the allowance
   // (the journal checks the order's total per item and location against one limit).
-  const backordered = new Set(planned.filter((p) => p.backorder > 0).map((p) => k(p.line.item, p.location)));
+  const backordered = (item: string, location: string) => planned.some((p) => p.backorder > 0 && p.line.item === item && p.location === location);
   for (const p of planned) {
     const base = limitOf(input.place(p.line.item, p.location));
-    const allowance = backordered.has(k(p.line.item, p.location)) ? allowanceAt(p.location) : 0;
+    const allowance = backordered(p.line.item, p.location) ? allowanceAt(p.location) : 0;
     out.reservations.push({
       item: p.line.item, location: p.location, quantity: p.line.quantity, limit: allowance === Infinity ? UNLIMITED : base + allowance, lineItemId: p.line.lineItemId,
     });
@@ -184,3 +185,11 @@ export function allocate(input: AllocationInput): Allocation {
 }
 
 const show = (location: string): string => (location === '' ? '(blank location)' : location);
+
+/** The location table's D365 locations in table order, once per set of rules (they do not change). */
+const priorities = new WeakMap<GateRules, string[]>();
+function tablePriority(rules: GateRules): string[] {
+  let p = priorities.get(rules);
+  if (!p) priorities.set(rules, (p = [...new Set(rules.locations.map((r) => r.d365Location))]));
+  return p;
+}

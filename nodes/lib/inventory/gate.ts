@@ -47,33 +47,47 @@ export class InventoryGate {
     this.safetyStockOf = safetyStockLookup(d.rules);
   }
 
-  async check(order: Order, msg: OrderMessage): Promise<CheckOutcome> {
+  check(order: Order, msg: OrderMessage): Promise<CheckOutcome> {
     const shop = msg.shopify?.shop;
-    if (!shop) return notChecked('msg.shopify.shop is missing, so the reservation cannot be filed under the order; the message must come from shopify-trigger (or set msg.shopify.shop)');
+    if (!shop) return Promise.resolve(notChecked('msg.shopify.shop is missing, so the reservation cannot be filed under the order; the message must come from shopify-trigger (or set msg.shopify.shop)'));
     const key = orderKey(shop, order.id);
     if (order.cancelled_at) {
-      await this.d.journal.release(key);
-      return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: 'the order is cancelled; its reservation (if any) was released' }] };
+      return this.d.journal.release(key).then(() => ({ findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: 'the order is cancelled; its reservation (if any) was released' }] }));
     }
     const built = demandLines(order, msg.erp);
-    const numbers = 'lines' in built ? [...new Set(built.lines.map((l) => l.number))] : [];
-    let fresh: string[] = [];
+    const numbers: string[] = [];
+    if ('lines' in built) for (const l of built.lines) if (!numbers.includes(l.number)) numbers.push(l.number);
+    // Warm stock cache (the usual case): the figures without a promise, then one journal transaction.
+    const before = this.d.stock.fetches;
+    const stock = numbers.length ? this.d.stock.cached(numbers) : NO_STOCK;
+    if (!stock) return this.readAndDecide(shop, order, key, built, numbers, msg.erp, []);
+    return this.inTransaction(shop, order, key, built, stock, msg.erp, before)
+      .then((step) => ('reread' in step ? this.readAndDecide(shop, order, key, built, numbers, msg.erp, step.reread) : step));
+  }
+
+  /** Reads D365 stock (`fresh` item numbers whatever the cache holds) and decides; once more if the decision asks to re-read. */
+  private async readAndDecide(shop: string, order: Order, key: string, built: ReturnType<typeof demandLines>, numbers: string[],
+    erp: Erp | undefined, fresh: string[]): Promise<CheckOutcome> {
     for (;;) {
       const before = this.d.stock.fetches;
-      // Warm cache: the figures without a promise.
-      let stock = numbers.length && !fresh.length ? this.d.stock.cached(numbers) : undefined;
-      if (numbers.length && !stock) {
+      let stock = NO_STOCK;
+      if (numbers.length) {
         try {
           stock = await this.d.stock.read(numbers, fresh);
         } catch (e) {
           return { findings: [d365Unavailable(e, 'D365 stock lookup')] };
         }
       }
-      // Read, decide and reserve in one journal transaction: no other order can take the units between.
-      const step = await this.d.journal.reservationTransaction((tx) => this.decide(tx, shop, order, key, built, stock ?? NO_STOCK, msg.erp, fresh.length === 0 ? before : undefined));
+      const step = await this.inTransaction(shop, order, key, built, stock, erp, fresh.length === 0 ? before : undefined);
       if (!('reread' in step)) return step;
       fresh = step.reread;
     }
+  }
+
+  /** Reads, decides and reserves in one journal transaction: no other order can take the units between. */
+  private inTransaction(shop: string, order: Order, key: string, built: ReturnType<typeof demandLines>, stock: ReadonlyMap<string, ItemStock>,
+    erp: Erp | undefined, staleBefore: number | undefined): Promise<CheckOutcome | { reread: string[] }> {
+    return this.d.journal.reservationTransaction((tx) => this.decide(tx, shop, order, key, built, stock, erp, staleBefore));
   }
 
   /**
