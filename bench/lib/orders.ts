@@ -63,8 +63,11 @@ let nextId = 8_000_000_000;
  * keyed by order (the inventory gate's reservation, the journal) sees a new order every time.
  */
 export function renumbered(template: Order): Order {
-  const o = structuredClone(template);
+  return renumber(structuredClone(template));
+}
+
+/** Gives an order a fresh id, name and number in place (a benchmark reuses its orders instead of making garbage). */
+export function renumber(o: Order): Order {
   const id = ++nextId;
-  Object.assign(o, { id, name: `#B${id}`, order_number: id, admin_graphql_api_id: `gid://shopify/Order/${id}` });
-  return o;
+  return Object.assign(o, { id, name: `#B${id}`, order_number: id, admin_graphql_api_id: `gid://shopify/Order/${id}` });
 }

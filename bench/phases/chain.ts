@@ -6,7 +6,7 @@ import type { OrderJournal } from '../../nodes/lib/journal/journal';
 import { countCopies } from '../lib/copies';
 import { startEmbedded } from '../lib/embedded';
 import { CHAIN_TYPES, EXAMPLE_CHAIN_TYPES, checkChainFlow, emptyChainFlow } from '../lib/flows';
-import { deepStockCatalogue, orderMsg, placeCleanOrders, renumbered } from '../lib/orders';
+import { deepStockCatalogue, orderMsg, placeCleanOrders, renumber, renumbered } from '../lib/orders';
 import { pump, Sink, type PumpResult } from '../lib/pump';
 import { fmt, type Row } from '../lib/report';
 import { benchSims } from '../lib/sims';
@@ -90,8 +90,12 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
     // timed window, on helper threads whose CPU counts against the chain.
     const handOverAtSink = (m: Record<string, unknown>) => journal.handOver(orderKey(shop, (m.payload as Order).id));
     sink.onMessage = (m) => { void handOverAtSink(m).catch(() => undefined); };
-    /** New orders (fresh ids, the pool's customers and lines), made and parsed before any clock starts. */
-    const newOrders = (n: number) => Array.from({ length: n }, (_, i) => parsed(renumbered(pool[i % pool.length]!)));
+    // The orders the chain measures (the pool's customers and lines), made and parsed once, before any clock
+    // starts, and given new ids before each run: every run sees new orders, and the harness makes no garbage
+    // of its own between runs (a fresh 10,000 orders a round is ~150 MB that some later run's major GC, often
+    // the chain's, had to collect: the chain's figure swung by a third from round to round with it).
+    const fresh = Array.from({ length: chainOrders }, (_, i) => parsed(renumbered(pool[i % pool.length]!)));
+    const newIds = () => { for (const x of fresh) renumber(x); };
     /** One run of an empty-node floor. A floor measured once swung between 6,000 and 12,500 per CPU-second from
      * run to run on this machine: each side is measured as often as the other, and each keeps its best run. */
     const floorRun = async (k: 'floor' | 'floorChecks', first: string) => {
@@ -99,16 +103,12 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
     };
     const runs = o.rounds * 3;
     for (let pass = 0; pass < 2; pass++) {
-      const jitWarm = newOrders(chainOrders);
-      await pump(sink, (i) => red.node(chain.first).receive(orderMsg(shop, jitWarm[i]!)), jitWarm.length, 500, 300_000);
+      newIds();
+      await pump(sink, (i) => red.node(chain.first).receive(orderMsg(shop, fresh[i]!)), fresh.length, 500, 300_000);
     }
     sink.onMessage = undefined;
     for (let round = 0; round < runs; round++) {
-      // New orders for this round, made and parsed before any clock starts, and before the floor's run: the
-      // garbage of making them (thousands of parsed orders) is then collected during that run (each side
-      // keeps its best), not charged to the chain's. Made right before the chain's run, they cost it about a
-      // fifth of its throughput.
-      const fresh = newOrders(chainOrders);
+      newIds();
       await floorRun('floor', floor.first);
       // Caches warm at the start of the round (the lookups live 5 min, the gate's stock 10 min here: a long
       // run outlives them), untimed; the BC simulator runs in this process, so a refetch would count its
