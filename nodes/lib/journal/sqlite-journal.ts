@@ -286,8 +286,11 @@ export class SqliteJournal implements OrderJournal {
       for (const op of batch) op.reject(err);
       return;
     }
-    const settle: Settle = (syncError) => batch.forEach((op, i) => {
-      const o = outcomes[i];
+    // The callers wait for the WAL sync with only their settle functions and outcomes kept: what the operations
+    // captured (an order's lines, a webhook's body) can be collected meanwhile, not promoted to the old generation.
+    const settlers = batch.map((op) => ({ resolve: op.resolve, reject: op.reject }));
+    const settle: Settle = (syncError) => settlers.forEach((op, i) => {
+      const o = outcomes[i]!;
       if (syncError) op.reject(syncError);
       else if (o.ok) op.resolve(o.value);
       else op.reject(o.error);
