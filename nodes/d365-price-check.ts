@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { PriceRules, checkPrices, itemsToLookUp } from './lib/checks/price';
 import type { D365ItemPrice } from './lib/checks/price';
 import { CacheSettings, cachedItemPrices, d365Unavailable, itemPrices } from './lib/checks/price-lookup';
-import type { D365Lookups } from './lib/d365/lookups';
 import { connectionLookups } from './lib/d365/lookups-node';
 import { CheckMode, parseConfigOrFail, refuseConfig, wireCheckNode } from './lib/node-red/check-node';
 
@@ -22,15 +21,12 @@ export = function (RED: NodeAPI) {
     // The connection's shared lookups: items the SKU validator already fetched cost no second request.
     const conn = connectionLookups(RED, rules.connection, { ttlS: rules.cacheTtlS, max: rules.cacheMax });
     if (typeof conn === 'string') return refuseConfig(this, TYPE, conn);
-    // Created on first use, then the same object for this node's life (same connection, same settings).
-    let shared: D365Lookups | undefined;
-    const lookups = () => (shared ??= conn.lookups());
     wireCheckNode(this, TYPE, rules.mode, (order, msg) => {
       const wanted = itemsToLookUp(order, rules, msg.erp);
       // Warm cache: answered synchronously, no promise.
-      const cached = wanted.length ? cachedItemPrices(lookups(), wanted) : NO_PRICES;
+      const cached = wanted.length ? cachedItemPrices(conn.lookups(), wanted) : NO_PRICES;
       if (cached) return checkPrices(order, rules, msg.erp, { itemPrices: cached });
-      return itemPrices(lookups(), wanted).then((prices) => checkPrices(order, rules, msg.erp, { itemPrices: prices }), (e: unknown) => {
+      return itemPrices(conn.lookups(), wanted).then((prices) => checkPrices(order, rules, msg.erp, { itemPrices: prices }), (e: unknown) => {
         const failure = d365Unavailable(e, 'D365 item price lookup');
         const outcome = checkPrices(order, rules, msg.erp, {});
         outcome.findings.push(failure);

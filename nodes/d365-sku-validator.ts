@@ -1,7 +1,6 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { SKU_CHECK, checkSkus } from './lib/checks/sku-check';
 import { SkuRules } from './lib/checks/sku-rules';
-import type { D365Lookups } from './lib/d365/lookups';
 import { connectionLookups } from './lib/d365/lookups-node';
 import { parseConfigOrFail, refuseConfig, wireCheckNode } from './lib/node-red/check-node';
 
@@ -12,9 +11,7 @@ export = function (RED: NodeAPI) {
     if (!rules) return;
     const conn = connectionLookups(RED, def.connection, { ttlS: rules.cacheTtlS, max: rules.cacheSize });
     if (typeof conn === 'string') return refuseConfig(this, SKU_CHECK, conn);
-    // Created on first use, then the same object for this node's life (same connection, same settings).
-    let shared: D365Lookups | undefined;
-    wireCheckNode(this, SKU_CHECK, rules.mode, (order, msg) => checkSkus(order, rules, (shared ??= conn.lookups()), msg.erp?.lines));
+    wireCheckNode(this, SKU_CHECK, rules.mode, (order, msg) => checkSkus(order, rules, conn.lookups(), msg.erp?.lines));
   }
   RED.nodes.registerType('d365-sku-validator', D365SkuValidator);
 };

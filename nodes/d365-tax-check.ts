@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { CacheSettings, d365Unavailable } from './lib/checks/price-lookup';
 import { TaxRules, checkTax, findTaxArea, taxAddress } from './lib/checks/tax';
 import { cachedTaxLookups, taxLookups } from './lib/checks/tax-lookup';
-import type { D365Lookups } from './lib/d365/lookups';
 import { connectionLookups } from './lib/d365/lookups-node';
 import type { ConnectionLookups } from './lib/d365/lookups-node';
 import { CheckMode, parseConfigOrFail, refuseConfig, wireCheckNode } from './lib/node-red/check-node';
@@ -26,11 +25,9 @@ export = function (RED: NodeAPI) {
       if (typeof conn === 'string') return refuseConfig(this, TYPE, conn);
       verify = conn;
     }
-    // Created on first use, then the same object for this node's life (same connection, same settings).
-    let shared: D365Lookups | undefined;
     wireCheckNode(this, TYPE, rules.mode, (order, msg) => {
       if (!verify) return checkTax(order, rules, msg.erp, {});
-      const lookups = (shared ??= verify.lookups());
+      const lookups = verify.lookups();
       const area = findTaxArea(rules.areas, taxAddress(order));
       const customer = msg.erp?.customer?.number;
       // Warm cache: answered synchronously, no promise.

@@ -18,8 +18,11 @@ export function connectionLookups(RED: NodeAPI, connectionId: unknown, cache: { 
   const conn = RED.nodes.getNode(connectionId) as unknown as Partial<D365ConnectionLike> | null;
   if (!conn || typeof conn.getClient !== 'function') return `connection: the selected D365 connection does not exist (${remedy})`;
   const connection = conn as D365ConnectionLike & { getClient(): BcApi };
+  // Created on first use, then the same object for the node's life (same connection, same settings): no
+  // key string and map lookups per message.
+  let shared: D365Lookups | undefined;
   return {
-    lookups: () => sharedLookups(connection, { ttlMs: cache.ttlS * 1000, max: cache.max }),
+    lookups: () => (shared ??= sharedLookups(connection, { ttlMs: cache.ttlS * 1000, max: cache.max })),
     dryRun: () => connection.dryRun === true,
   };
 }
