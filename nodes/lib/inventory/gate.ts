@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErpLine, Refund, ShopifyId, formatZodError } from '../contract';
 import type { Erp, FindingInput, Order, OrderMessage } from '../contract';
 import type { OrderJournal, ReservationLine, ReservationTx, ReservedLine } from '../journal/journal';
+import { placeKey } from '../journal/reservation-ledger';
 import type { CheckOutcome } from '../node-red/check-node';
 import { d365Unavailable } from '../checks/price-lookup';
 import { allocate } from './allocate';
@@ -107,14 +108,14 @@ export class InventoryGate {
     const ownRows = tx.reservationsOf(key);
     const own = ownRows.length ? placeMap(ownRows) : undefined;
     // Per item key, once: its D365 figures by location and the fetch they came from.
-    const items = new Map<string, { figures: Map<string, StockFigure> | undefined; stock: ItemStock | undefined }>();
+    const items = new Map<string, { number: string; figures: Map<string, StockFigure> | undefined; stock: ItemStock | undefined }>();
     const stocked = new Set<string>();
     const unstocked = new Set<string>();
     for (const l of lines) {
       if (items.has(l.item)) continue;
       const s = stock.get(l.number);
       const figures = s?.byKey.get(l.item);
-      items.set(l.item, { figures, stock: s });
+      items.set(l.item, { number: l.number, figures, stock: s });
       if (figures?.size) for (const loc of figures.keys()) stocked.add(loc);
       else unstocked.add(l.item);
     }
@@ -141,8 +142,8 @@ export class InventoryGate {
     if (staleBefore !== undefined) {
       const stale = new Set<string>();
       for (const item of alloc.tight) {
-        const s = items.get(item)?.stock;
-        if ((s?.fetch ?? 0) <= staleBefore) stale.add(item.split(':')[0]!);
+        const i = items.get(item)!; // tight items are the order's own
+        if ((i.stock?.fetch ?? 0) <= staleBefore) stale.add(i.number);
       }
       if (stale.size) return { reread: [...stale] };
     }
@@ -197,7 +198,6 @@ export class InventoryGate {
   }
 }
 
-const placeKey = (item: string, location: string) => `${item}\u0000${location}`;
 
 const NO_STOCK: ReadonlyMap<string, ItemStock> = new Map();
 

@@ -11,7 +11,7 @@ export class ReservationLedger {
 
   /** Adds (or, negative, removes) open units. */
   addOpen(item: string, location: string, quantity: number): void {
-    const k = place(item, location);
+    const k = placeKey(item, location);
     const left = (this.open.get(k) ?? 0) + quantity;
     // Nothing left (within the float dust of adding and taking away REAL quantities): no entry kept.
     if (Math.abs(left) < 1e-9) this.open.delete(k);
@@ -20,7 +20,7 @@ export class ReservationLedger {
 
   /** Adds (or, negative, removes) units handed over at `at`. */
   addHanded(item: string, location: string, at: number, quantity: number): void {
-    const k = place(item, location);
+    const k = placeKey(item, location);
     let series = this.handed.get(k);
     if (!series) this.handed.set(k, (series = new HandedSeries()));
     series.add(at, quantity);
@@ -34,7 +34,7 @@ export class ReservationLedger {
 
   /** Units a stock figure read at `readAt` does not include: the open ones and those handed over after it. */
   held(item: string, location: string, readAt: number): number {
-    const k = place(item, location);
+    const k = placeKey(item, location);
     return (this.open.get(k) ?? 0) + (this.handed.get(k)?.after(readAt) ?? 0);
   }
 
@@ -47,7 +47,8 @@ export class ReservationLedger {
   }
 }
 
-const place = (item: string, location: string) => `${item}\u0000${location}`;
+/** One key per item + D365 location (NUL cannot occur in either). */
+export const placeKey = (item: string, location: string): string => `${item}\u0000${location}`;
 
 /**
  * Hand-overs of one item + location as quantities per time, in time order (appends are the usual case),

@@ -11,7 +11,7 @@ import type {
   ReservationLine, ReservedLine, ReserveResult, ReservationTx,
 } from './journal';
 import { migrate } from './sqlite-migrations';
-import { ReservationLedger } from './reservation-ledger';
+import { ReservationLedger, placeKey } from './reservation-ledger';
 import { decodeEvent, decodeHold, decodeOrder, decodeReservedLines, encodeJson } from './sqlite-rows';
 
 export interface SqliteJournalOptions {
@@ -37,7 +37,6 @@ const nonNegative = z.number().finite().nonnegative();
 const ReservationLineSchema = z.object({
   item: nonEmpty, location: z.string(), quantity: nonNegative, limit: z.number().finite(), stockReadAt: z.number().finite().optional(), lineItemId: nonEmpty.optional(),
 });
-
 const ReleaseLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity: nonNegative });
 // Built once: a zod schema built per call costs more than the SQL it guards.
 const ReservationLines = z.array(ReservationLineSchema);
@@ -496,7 +495,7 @@ export class SqliteJournal implements OrderJournal {
         const now = this.now();
         const wanted = new Map<string, { item: string; location: string; quantity: number; limit: number; stockReadAt: number; lines: [string, number][] }>();
         for (const l of parsed) {
-          const k = `${l.item}\u0000${l.location}`;
+          const k = placeKey(l.item, l.location);
           let w = wanted.get(k);
           const readAt = l.stockReadAt ?? now;
           if (w) {
