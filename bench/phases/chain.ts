@@ -68,11 +68,10 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
     log(`chain: ${pool.length} of ${all.length} pool orders pass the chain clean; BC requests during warm-up ${sims.bc.stats().requests}`);
 
     const best = {} as Record<'chain' | 'floor' | 'checks' | 'floorChecks', PumpResult | undefined>;
-    /** Each figure's latest run (for the log) and its best. */
-    const latest = { floor: 0, floorChecks: 0, checks: 0, chain: 0 };
+    /** Every run's figure (for the log and the results file) and each figure's best run. */
     const every = { floor: [] as number[], floorChecks: [] as number[], checks: [] as number[], chain: [] as number[] };
+    const latest = (k: keyof typeof every) => every[k][every[k].length - 1]!;
     const keep = (k: keyof typeof best, r: PumpResult) => {
-      latest[k] = r.perCpuSecond;
       every[k].push(Math.round(r.perCpuSecond));
       if (!best[k] || r.perCpuSecond > best[k]!.perCpuSecond) best[k] = r;
     };
@@ -142,9 +141,9 @@ export async function chainPhase(o: ChainOptions, log: (s: string) => void): Pro
       // The round's new orders again (as many as the floor's run): distinct objects, as real traffic is.
       keep('checks', await pump(sink, (i) => red.node(checks.first).receive(orderMsg(shop, fresh[i % fresh.length]!)), o.orders, 500, 120_000));
       requestsChecks += sims.bc.stats().requests - r1;
-      log(`chain round ${round + 1} of ${runs} (run / best so far): floor ${fmt(latest.floor)} / ${fmt(best.floor!.perCpuSecond)}, `
+      log(`chain round ${round + 1} of ${runs} (run / best so far): floor ${fmt(latest('floor'))} / ${fmt(best.floor!.perCpuSecond)}, `
         + `chain ${fmt(c.result.perCpuSecond)} / ${fmt(best.chain!.perCpuSecond)} per CPU-s (${fmt(c.result.perSecond)}/s wall); `
-        + `checks only: floor ${fmt(latest.floorChecks)} / ${fmt(best.floorChecks!.perCpuSecond)}, checks ${fmt(latest.checks)} / ${fmt(best.checks!.perCpuSecond)}`);
+        + `checks only: floor ${fmt(latest('floorChecks'))} / ${fmt(best.floorChecks!.perCpuSecond)}, checks ${fmt(latest('checks'))} / ${fmt(best.checks!.perCpuSecond)}`);
     }
     log(`chain: BC requests by entity ${JSON.stringify(sims.bc.requests())}`);
     const ch = best.chain!;
