@@ -50,22 +50,6 @@ export function mulDivRound(a: bigint, num: bigint, den: bigint): bigint {
 
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 
-/** pct of an amount (minor units), rounded half-up. */
-export function percentOf(amount: bigint, pct: string): bigint {
-  return mulDivRound(amount, percentUnits(pct), PCT_ONE);
-}
-
-/** Tax on a net amount at a rate. */
-export function taxOnNet(net: bigint, ratePct: string): bigint {
-  return percentOf(net, ratePct);
-}
-
-/** The tax contained in a gross (tax-inclusive) amount at a rate: gross * r / (1 + r). */
-export function taxInGross(gross: bigint, ratePct: string): bigint {
-  const r = percentUnits(ratePct);
-  return mulDivRound(gross, r, PCT_ONE + r);
-}
-
 /** A tax rate parsed once for the many amounts of an order (see taxAt). */
 export interface TaxRate { units: bigint; grossDen: bigint }
 
@@ -74,7 +58,7 @@ export function taxRate(ratePct: string): TaxRate {
   return { units, grossDen: PCT_ONE + units };
 }
 
-/** taxInGross (prices include tax) or taxOnNet of an amount, at a parsed rate. */
+/** The tax in an amount at a parsed rate: contained in it (prices include tax: base * r / (1 + r)) or on top of it (base * r). */
 export function taxAt(base: bigint, rate: TaxRate, included: boolean): bigint {
   return mulDivRound(base, rate.units, included ? rate.grossDen : PCT_ONE);
 }
