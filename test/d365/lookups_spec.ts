@@ -2,7 +2,7 @@ import 'should';
 import { D365Lookups, chunkFilters, normPhone, sharedLookups } from '../../nodes/lib/d365/lookups';
 import { cachedItemPrices, itemPrices } from '../../nodes/lib/checks/price-lookup';
 import { cachedTaxLookups, taxLookups } from '../../nodes/lib/checks/tax-lookup';
-import { minor, sumMinor } from '../../nodes/lib/checks/price-math';
+import { minor, sumOf } from '../../nodes/lib/checks/price-math';
 import { toMinor } from '../../nodes/lib/contract';
 import { FakeBc, throttled } from './lookups-fake-bc';
 
@@ -45,7 +45,7 @@ describe('D365 lookups (cached, batched)', () => {
       minor(a, 4).should.equal(toMinor(a, 4));
       minor(a).should.equal(toMinor(a)); // the second time from memory
     }
-    sumMinor(['1.10', '2.20', '1.10']).should.equal(440n);
+    sumOf([{ price: '1.10' }, { price: '2.20' }, { price: '1.10' }], 'price').should.equal(440n);
     (() => minor('1,00')).should.throw(/not a decimal amount/);
   });
 

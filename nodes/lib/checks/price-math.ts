@@ -88,13 +88,6 @@ export function times(amount: bigint, quantity: number): bigint {
   return amount * (QUANTITIES[quantity] ?? BigInt(quantity));
 }
 
-/** Sums decimal strings exactly. */
-export function sumMinor(amounts: readonly string[]): bigint {
-  let sum = 0n;
-  for (const a of amounts) sum += minor(a);
-  return sum;
-}
-
 /** Sums one decimal field of each element, e.g. the `amount` of discount allocations, without an array of the amounts. */
 export function sumOf<K extends string>(list: readonly { readonly [k in K]: string }[], field: K): bigint {
   let sum = 0n;
