@@ -6,7 +6,7 @@ import { GateRules, backorderAllowance, safetyStockLookup } from '../../nodes/li
 // Pure decisions of the inventory gate: ATP arithmetic, location strategies, backorder policies, findings.
 const rules = (r: Record<string, unknown> = {}) => GateRules.parse({ strategy: 'first', ...r });
 const line = (i: number, item: string, quantity: number, shopifyLocation?: string): DemandLine =>
-  ({ index: i, lineItemId: `L${i}`, label: `line ${i + 1} (item ${item})`, item, quantity, shopifyLocation });
+  ({ index: i, lineItemId: `L${i}`, item, quantity, shopifyLocation });
 
 /** place() from a table: stock[item][location] = [inventory, onSalesOrders, reservedByOthers]. */
 const places = (stock: Record<string, Record<string, [number, number?, number?]>>, safety = 0) => (item: string, loc: string): Place => {

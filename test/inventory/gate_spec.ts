@@ -1,5 +1,7 @@
 import 'should';
-import { InventoryGate } from '../../nodes/lib/inventory/gate';
+import fc from 'fast-check';
+import { ErpLine } from '../../nodes/lib/contract';
+import { InventoryGate, isDemandErpLine } from '../../nodes/lib/inventory/gate';
 import { GateRules } from '../../nodes/lib/inventory/gate-settings';
 import { StockReader } from '../../nodes/lib/inventory/stock';
 import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
@@ -254,3 +256,38 @@ describe('InventoryGate', () => {
     (await filed(8)).should.eql([]);
   });
 });
+
+describe('isDemandErpLine (the gate reads a msg.erp line without parsing a copy)', () => {
+  const schema = ErpLine.pick({ lineItemId: true, quantity: true, itemNumber: true, variantCode: true });
+  const odd = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.constant(null), fc.constant(undefined), fc.boolean(), fc.array(fc.integer()), fc.object());
+  const field = <T>(usual: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: usual }, { weight: 1, arbitrary: odd });
+  const line = fc.oneof(
+    fc.record({
+      lineItemId: field(fc.string()), quantity: field(fc.oneof(fc.integer({ min: -3, max: 1e6 }), fc.constantFrom(2 ** 53, 1.5, NaN, Infinity))),
+      itemNumber: field(fc.string()), variantCode: field(fc.string()), sku: fc.string(),
+    }, { requiredKeys: ['lineItemId', 'quantity'] }),
+    odd,
+  );
+
+  it('accepts only what the schema accepts, with the same values; and every line the schema accepts unchanged', () => {
+    fc.assert(fc.property(line, (v) => {
+      const p = schema.safeParse(v);
+      if (isDemandErpLine(v)) {
+        p.success.should.be.true();
+        const d = p.data!;
+        [v.lineItemId, v.quantity, v.itemNumber, v.variantCode].should.eql([d.lineItemId, d.quantity, d.itemNumber, d.variantCode]);
+      } else if (p.success) {
+        // The schema accepts it only by dropping nothing the gate reads: then the fast check must have taken it.
+        throw new Error(`the schema accepts ${JSON.stringify(v)} but the fast check does not`);
+      }
+    }), { numRuns: 3000 });
+  });
+
+  it('edge values: an array, inherited fields, JSON __proto__, unsafe or odd numbers — the fast check and the schema agree', () => {
+    const edge = [[{ lineItemId: '1', quantity: 1 }], Object.create({ lineItemId: '1', quantity: 1 }), JSON.parse('{"__proto__":{"lineItemId":"1"},"quantity":1}'),
+      { lineItemId: '1', quantity: 2 ** 53 }, { lineItemId: '1', quantity: 2 ** 53 - 1 }, { lineItemId: '1', quantity: -0 }, { lineItemId: '1', quantity: 1, itemNumber: null }];
+    edge.map((v) => isDemandErpLine(v)).should.eql(edge.map((v) => schema.safeParse(v).success));
+    edge.map((v) => isDemandErpLine(v)).should.eql([false, true, false, false, true, false, false]);
+  });
+});
+

@@ -10,14 +10,17 @@ export interface DemandLine {
   /** Position in msg.payload.line_items (finding paths). */
   index: number;
   lineItemId: string;
-  /** How a person recognises the line, e.g. `line 2 (SKU 1000-RED, item 1000:RED)`. */
-  label: string;
+  /** The Shopify line's SKU, if it has one (for findings: see lineLabel). */
+  sku?: string;
   /** D365 item key (`itemNumber` or `itemNumber:variantCode`). */
   item: string;
   quantity: number;
   /** Numeric Shopify location id the line (or order) names, if any. */
   shopifyLocation?: string;
 }
+
+/** How a person recognises the line in a finding, e.g. `line 2 (SKU 1000-RED, item 1000:RED)`. */
+export const lineLabel = (l: DemandLine): string => `line ${l.index + 1} (${l.sku ? `SKU ${l.sku}, ` : ''}item ${l.item})`;
 
 /** The numbers behind available-to-promise for one item key at one D365 location. */
 export interface Place {
@@ -91,7 +94,7 @@ export function allocate(input: AllocationInput): Allocation {
       const p = input.place(line.item, location);
       out.findings.push({
         code: 'BACKORDERED', severity: 'warning', path: `line_items[${line.index}]`,
-        message: `${line.label}: ${line.quantity} ordered, ${Math.max(0, before)} available to promise at ${show(location)} (${describe(p)}); ${backorder} backordered (${allowanceText(allowanceAt(location))})`,
+        message: `${lineLabel(line)}: ${line.quantity} ordered, ${Math.max(0, before)} available to promise at ${show(location)} (${describe(p)}); ${backorder} backordered (${allowanceText(allowanceAt(location))})`,
       });
     }
   };
@@ -102,7 +105,7 @@ export function allocate(input: AllocationInput): Allocation {
     const first = locations.length === 1 ? ` (${describe(input.place(line.item, locations[0]!))})` : '';
     out.findings.push({
       code: 'INSUFFICIENT_STOCK', severity: 'error', path: `line_items[${line.index}]`,
-      message: `${line.label}: ${line.quantity} ordered, available to promise: ${per || 'no D365 location has stock'}${first}${why}`,
+      message: `${lineLabel(line)}: ${line.quantity} ordered, available to promise: ${per || 'no D365 location has stock'}${first}${why}`,
     });
   };
 
@@ -122,8 +125,8 @@ export function allocate(input: AllocationInput): Allocation {
         out.findings.push({
           code: 'LOCATION_UNMAPPED', severity: 'error', path: `line_items[${line.index}]`,
           message: line.shopifyLocation
-            ? `${line.label}: ${line.quantity} ordered from Shopify location ${line.shopifyLocation}, which the location table does not map to a D365 location (and it has no * row)`
-            : `${line.label}: ${line.quantity} ordered; the order names no Shopify location and the location table has no * row`,
+            ? `${lineLabel(line)}: ${line.quantity} ordered from Shopify location ${line.shopifyLocation}, which the location table does not map to a D365 location (and it has no * row)`
+            : `${lineLabel(line)}: ${line.quantity} ordered; the order names no Shopify location and the location table has no * row`,
         });
         continue;
       }
@@ -152,7 +155,7 @@ export function allocate(input: AllocationInput): Allocation {
         out.blocked = true;
         for (const l of lines) out.tight.add(l.item);
         const gaps = priority.map((loc) => `${show(loc)} lacks ${lines.filter((l) => left(l.item, loc) < l.quantity)
-          .map((l) => `${l.label} (${Math.max(0, left(l.item, loc))} of ${l.quantity})`).join(', ')}`);
+          .map((l) => `${lineLabel(l)} (${Math.max(0, left(l.item, loc))} of ${l.quantity})`).join(', ')}`);
         out.findings.push({
           code: 'INSUFFICIENT_STOCK', severity: 'error',
           message: `no single D365 location can ship the whole order: ${gaps.join('; ')}. The split strategy would ship it from several locations`,
@@ -166,7 +169,7 @@ export function allocate(input: AllocationInput): Allocation {
     if (!out.locations.has(line.lineItemId) && fallback !== undefined) out.locations.set(line.lineItemId, fallback);
     out.findings.push({
       code: 'ITEM_NOT_STOCKED', severity: 'info', path: `line_items[${line.index}]`,
-      message: `${line.label}: D365 keeps no stock record for item ${line.item} (service or non-inventory?); ${line.quantity} not reserved`,
+      message: `${lineLabel(line)}: D365 keeps no stock record for item ${line.item} (service or non-inventory?); ${line.quantity} not reserved`,
     });
   }
 

@@ -62,8 +62,8 @@ export class InventoryGate {
     const before = this.d.stock.fetches;
     const stock = numbers.length ? this.d.stock.cached(numbers) : NO_STOCK;
     if (!stock) return this.readAndDecide(shop, order, key, built, numbers, msg.erp, []);
-    return this.inTransaction(shop, order, key, built, stock, msg.erp, before)
-      .then((step) => ('reread' in step ? this.readAndDecide(shop, order, key, built, numbers, msg.erp, step.reread) : step));
+    return this.inTransaction(shop, order, key, built, stock, before)
+      .then((step) => ('reread' in step ? this.readAndDecide(shop, order, key, built, numbers, msg.erp, step.reread) : located(step, msg.erp)));
   }
 
   /** Reads D365 stock (`fresh` item numbers whatever the cache holds) and decides; once more if the decision asks to re-read. */
@@ -79,16 +79,16 @@ export class InventoryGate {
           return { findings: [d365Unavailable(e, 'D365 stock lookup')] };
         }
       }
-      const step = await this.inTransaction(shop, order, key, built, stock, erp, fresh.length === 0 ? before : undefined);
-      if (!('reread' in step)) return step;
+      const step = await this.inTransaction(shop, order, key, built, stock, fresh.length === 0 ? before : undefined);
+      if (!('reread' in step)) return located(step, erp);
       fresh = step.reread;
     }
   }
 
   /** Reads, decides and reserves in one journal transaction: no other order can take the units between. */
   private inTransaction(shop: string, order: Order, key: string, built: ReturnType<typeof demandLines>, stock: ReadonlyMap<string, ItemStock>,
-    erp: Erp | undefined, staleBefore: number | undefined): Promise<CheckOutcome | { reread: string[] }> {
-    return this.d.journal.reservationTransaction((tx) => this.decide(tx, shop, order, key, built, stock, erp, staleBefore));
+    staleBefore: number | undefined): Promise<Decision | { reread: string[] }> {
+    return this.d.journal.reservationTransaction((tx) => this.decide(tx, shop, order, key, built, stock, staleBefore));
   }
 
   /**
@@ -97,7 +97,7 @@ export class InventoryGate {
    * or refusing — the answer is then `{ reread }` and nothing is written.
    */
   private decide(tx: ReservationTx, shop: string, order: Order, key: string, built: ReturnType<typeof demandLines>,
-    stock: ReadonlyMap<string, ItemStock>, erp: Erp | undefined, staleBefore: number | undefined): CheckOutcome | { reread: string[] } {
+    stock: ReadonlyMap<string, ItemStock>, staleBefore: number | undefined): Decision | { reread: string[] } {
     const state = tx.orderState(shop, String(order.id));
     if (state && NOT_RESERVABLE.has(state)) {
       return { findings: [{ code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: `the order is ${state} in the journal: ${state === 'cancelled' ? 'nothing to promise' : 'its units count as D365 sales-order demand'}, so nothing was reserved` }] };
@@ -149,9 +149,8 @@ export class InventoryGate {
     }
     if (alloc.blocked) return { findings: alloc.findings };
     // A dry-run flow never creates the sales order whose writer would give the units back.
-    const located = { lines: withLocations(erp!.lines!, alloc) };
-    if (this.d.dryRun?.()) return { findings: [...alloc.findings, wouldReserve(alloc)], erp: located };
-    const outcome = { findings: alloc.findings, erp: located };
+    if (this.d.dryRun?.()) return { findings: [...alloc.findings, wouldReserve(alloc)], locations: alloc.locations };
+    const outcome = { findings: alloc.findings, locations: alloc.locations };
     // A re-checked order (orders/updated, a released hold) usually holds this very reservation already
     // (the same units per item + location, for the same lines): then nothing is written.
     if (!(ownRows.length && sameReservation(ownRows, alloc.reservations) && sameLines(tx.reservedLines(key), alloc.reservations))) {
@@ -233,6 +232,18 @@ function notChecked(why: string): CheckOutcome {
 
 /** What the gate reads of a msg.erp.lines entry (the order writer validates the rest). */
 const DemandErpLine = ErpLine.pick({ lineItemId: true, quantity: true, itemNumber: true, variantCode: true });
+type DemandErpLine = z.infer<typeof DemandErpLine>;
+
+/**
+ * Whether DemandErpLine accepts `v` as it is (every field it reads of the right type), checked without
+ * the copy a parse makes; anything else goes through the schema, which says what is wrong.
+ */
+export function isDemandErpLine(v: unknown): v is DemandErpLine {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const l = v as Record<string, unknown>;
+  return typeof l.lineItemId === 'string' && typeof l.quantity === 'number' && Number.isSafeInteger(l.quantity) && l.quantity > 0
+    && (l.itemNumber === undefined || typeof l.itemNumber === 'string') && (l.variantCode === undefined || typeof l.variantCode === 'string');
+}
 
 /** A line to promise, with its D365 item number (upper case), under which the stock figures are read. */
 type GateLine = DemandLine & { number: string };
@@ -245,25 +256,27 @@ function demandLines(order: Order, erp: Erp | undefined): { lines: GateLine[]; f
   }
   const findings: Finding[] = [];
   const lines: GateLine[] = [];
-  raw.forEach((candidate: unknown, i) => {
-    const p = DemandErpLine.safeParse(candidate);
-    if (!p.success) {
-      findings.push({ code: 'ERP_LINE_INVALID', severity: 'error', path: `erp.lines[${i}]`, message: `msg.erp.lines[${i}] is not a valid line: ${formatZodError(p.error)}` });
-      return;
+  for (let i = 0; i < raw.length; i++) {
+    let el: DemandErpLine;
+    if (isDemandErpLine(raw[i])) el = raw[i];
+    else {
+      const p = DemandErpLine.safeParse(raw[i]);
+      if (!p.success) {
+        findings.push({ code: 'ERP_LINE_INVALID', severity: 'error', path: `erp.lines[${i}]`, message: `msg.erp.lines[${i}] is not a valid line: ${formatZodError(p.error)}` });
+        continue;
+      }
+      el = p.data;
     }
-    const el = p.data;
-    if (!el.itemNumber) return; // the SKU validator already reported why this line has no item
+    if (!el.itemNumber) continue; // the SKU validator already reported why this line has no item
     const index = order.line_items.findIndex((li) => String(li.id) === el.lineItemId);
     const li = order.line_items[index];
     const number = el.itemNumber.toUpperCase();
-    const item = itemKey(number, el.variantCode?.toUpperCase());
     const loc = li?.location_id ?? order.location_id;
     lines.push({
-      index: index >= 0 ? index : i, lineItemId: el.lineItemId, number, item, quantity: el.quantity,
-      label: `line ${(index >= 0 ? index : i) + 1} (${li?.sku ? `SKU ${li.sku}, ` : ''}item ${item})`,
-      shopifyLocation: loc === null || loc === undefined ? undefined : shopifyLocationId(loc),
+      index: index >= 0 ? index : i, lineItemId: el.lineItemId, number, item: itemKey(number, el.variantCode?.toUpperCase()), quantity: el.quantity,
+      sku: li?.sku ?? undefined, shopifyLocation: loc === null || loc === undefined ? undefined : shopifyLocationId(loc),
     });
-  });
+  }
   return { lines, findings };
 }
 
@@ -272,9 +285,19 @@ function wouldReserve(alloc: Allocation): Finding {
   return { code: 'INVENTORY_NOT_RESERVED', severity: 'info', message: `dry run (the D365 connection writes nothing): ${what ? `would reserve ${what}` : 'nothing to reserve'}; nothing was reserved` };
 }
 
-function withLocations(lines: readonly ErpLine[], alloc: Allocation): ErpLine[] {
-  return lines.map((l) => {
-    const location = alloc.locations.get(l.lineItemId);
-    return location === undefined ? l : { ...l, locationCode: location };
-  });
+/** The gate's decision: findings and, when the order was placed, the D365 location per Shopify line item id. */
+interface Decision { findings: Finding[]; locations?: ReadonlyMap<string, string> }
+
+/**
+ * The decision as the check's outcome: each msg.erp line placed gets its D365 location, in place (as the
+ * checks fill msg.erp), once the transaction is over: a group commit may run decide() twice.
+ */
+function located(d: Decision, erp: Erp | undefined): CheckOutcome {
+  const lines = erp?.lines;
+  if (!d.locations || !lines) return { findings: d.findings };
+  for (const l of lines) {
+    const location = d.locations.get(l.lineItemId);
+    if (location !== undefined) l.locationCode = location;
+  }
+  return { findings: d.findings, erp: { lines } };
 }
