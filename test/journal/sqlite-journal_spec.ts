@@ -9,7 +9,7 @@ import type { Finding } from '../../nodes/lib/contract';
 import type { RecordEventInput } from '../../nodes/lib/journal/journal';
 import { parseInstant } from '../../nodes/lib/journal/instant';
 import { HANDED_OVER_KEEP_MS } from '../../nodes/lib/journal/journal';
-import { SqliteJournal } from '../../nodes/lib/journal/sqlite-journal';
+import { ReservationLines, SqliteJournal, isReservationLines } from '../../nodes/lib/journal/sqlite-journal';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../nodes/lib/journal/sqlite-migrations';
 
 const SHOP = 'acme.myshopify.com';
@@ -823,3 +823,26 @@ describe('SqliteJournal', function () {
     });
   });
 });
+
+describe('isReservationLines (reserve reads the lines without parsing a copy)', () => {
+  const odd = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.constant(null), fc.constant(undefined), fc.boolean(), fc.array(fc.integer()), fc.object());
+  const field = <T>(usual: fc.Arbitrary<T>) => fc.oneof({ weight: 5, arbitrary: usual }, { weight: 1, arbitrary: odd });
+  const num = fc.oneof(fc.integer({ min: -2, max: 1e6 }), fc.double(), fc.constantFrom(NaN, Infinity, -0, 0.5));
+  const line = fc.oneof({ weight: 9, arbitrary: fc.record({
+    item: field(fc.string({ maxLength: 3 })), location: field(fc.string({ maxLength: 3 })), quantity: field(num), limit: field(num),
+    stockReadAt: field(num), lineItemId: field(fc.string({ maxLength: 2 })), extra: fc.string(),
+  }, { requiredKeys: ['item', 'location', 'quantity', 'limit'] }) }, { weight: 1, arbitrary: odd });
+  const lines = fc.oneof({ weight: 9, arbitrary: fc.array(line, { maxLength: 3 }) }, { weight: 1, arbitrary: odd });
+
+  it('takes exactly what the schema takes, with the values the schema gives', () => {
+    fc.assert(fc.property(lines, (v) => {
+      const p = ReservationLines.safeParse(v);
+      isReservationLines(v).should.equal(p.success);
+      if (p.success) {
+        const pick = (ls: readonly Record<string, unknown>[]) => ls.map((l) => [l.item, l.location, l.quantity, l.limit, l.stockReadAt, l.lineItemId]);
+        pick(v as Record<string, unknown>[]).should.eql(pick(p.data));
+      }
+    }), { numRuns: 3000 });
+  });
+});
+

@@ -37,9 +37,25 @@ const nonNegative = z.number().finite().nonnegative();
 const ReservationLineSchema = z.object({
   item: nonEmpty, location: z.string(), quantity: nonNegative, limit: z.number().finite(), stockReadAt: z.number().finite().optional(), lineItemId: nonEmpty.optional(),
 });
+const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const filled = (x: unknown): x is string => typeof x === 'string' && x !== '';
+/**
+ * Whether ReservationLines takes `v` as it is: checked without the copy a parse makes (the gate's lines,
+ * once per order). Anything else goes through the schema, which says what is wrong.
+ */
+export function isReservationLines(v: unknown): v is ReservationLine[] {
+  if (!Array.isArray(v)) return false;
+  for (const l of v as unknown[]) {
+    if (typeof l !== 'object' || l === null || Array.isArray(l)) return false;
+    const r = l as Record<string, unknown>;
+    if (!filled(r.item) || typeof r.location !== 'string' || !finite(r.quantity) || r.quantity < 0 || !finite(r.limit)
+      || (r.stockReadAt !== undefined && !finite(r.stockReadAt)) || (r.lineItemId !== undefined && !filled(r.lineItemId))) return false;
+  }
+  return true;
+}
 const ReleaseLineSchema = z.object({ item: nonEmpty, location: z.string(), quantity: nonNegative });
 // Built once: a zod schema built per call costs more than the SQL it guards.
-const ReservationLines = z.array(ReservationLineSchema);
+export const ReservationLines = z.array(ReservationLineSchema);
 const ReleaseLines = z.array(ReleaseLineSchema);
 const Documents = z.record(z.string(), z.string()).optional();
 const Text = z.string();
@@ -489,7 +505,7 @@ export class SqliteJournal implements OrderJournal {
       orderState: (shop, orderId) => (s.orderState.get(shop, orderId) as { state: OrderState } | undefined)?.state,
       reserve: (orderKey, lines) => {
         check(nonEmpty, 'order key', orderKey);
-        const parsed = check(ReservationLines, 'reservation lines', lines);
+        const parsed = isReservationLines(lines) ? lines : check(ReservationLines, 'reservation lines', lines);
         // Several lines of one order on the same item+location are one demand; the tightest limit wins.
         // …and the oldest figure behind them decides which handed-over reservations still count.
         const now = this.now();
