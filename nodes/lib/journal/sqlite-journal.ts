@@ -114,6 +114,12 @@ export class SqliteJournal implements OrderJournal {
   private sweptAt = 0;
   /** The reservation rows summed per item + location (see ReservationLedger); undefined: to be rebuilt. */
   private ledgerCache: ReservationLedger | undefined;
+  /**
+   * The ledger was found current inside the write transaction running now: the transaction holds the
+   * write lock, so no other connection can commit until it ends, and the ledger needs no re-check (two
+   * to five per order otherwise). Cleared when a batch starts and ends.
+   */
+  private ledgerLocked = false;
   /** PRAGMA data_version when the ledger was last known current: it changes when another connection commits. */
   private ledgerDataVersion = -1;
   /** The reservations' change counter (reservations_version) the ledger reflects. */
@@ -257,6 +263,7 @@ export class SqliteJournal implements OrderJournal {
     /** Runs the batch's operations in order; `isolate`: each write in its own savepoint, so one that throws fails alone. */
     const runAll = (isolate: boolean) => () => {
       outcomes = [];
+      this.ledgerLocked = false;
       this.reservationsChanged = false;
       for (const op of batch) {
         try {
@@ -300,6 +307,8 @@ export class SqliteJournal implements OrderJournal {
       const err = toError(e);
       for (const op of batch) op.reject(err);
       return;
+    } finally {
+      this.ledgerLocked = false;
     }
     // The callers wait for the WAL sync with only their settle functions and outcomes kept: what the operations
     // captured (an order's lines, a webhook's body) can be collected meanwhile, not promoted to the old generation.
@@ -478,6 +487,9 @@ export class SqliteJournal implements OrderJournal {
    * one, the counter is read before the rows, so a commit in between only causes one more rebuild.
    */
   private ledger(): ReservationLedger {
+    if (this.ledgerLocked && this.ledgerCache) return this.ledgerCache;
+    // Only this journal's write transactions (BEGIN IMMEDIATE) run here: inside one, no other connection commits.
+    this.ledgerLocked = this.db.inTransaction;
     const dataVersion = this.s.dataVersion.get() as number;
     if (this.ledgerCache && dataVersion === this.ledgerDataVersion) return this.ledgerCache;
     const changes = this.s.reservationChanges.get() as number;
