@@ -5,6 +5,7 @@ import type { Order } from '../contract';
 import type { Finding, OrderMessage, ShopifyTopic } from '../contract';
 import { STATUS_INTERVAL_MS, StatusCounter } from './status';
 import { isThenable, onInput } from './types';
+import type { Send } from './types';
 
 export const CheckMode = z.enum(['annotate', 'divert']);
 export type CheckMode = z.infer<typeof CheckMode>;
@@ -41,6 +42,7 @@ export function parseConfigOrFail<S extends z.ZodType>(node: Node, type: string,
  */
 export function wireCheckNode(node: Node, check: string, mode: CheckMode, run: CheckFn): StatusCounter {
   const status = new StatusCounter(node, ['passed', 'flagged', 'skipped'], ['flagged'], STATUS_INTERVAL_MS);
+  const at = { check, mode, status };
   onInput(node, (raw: NodeMessageInFlow, send) => {
     const msg = raw as unknown as OrderMessage;
     if (!ORDER_TOPICS.includes(msg.topic as ShopifyTopic) && msg.topic !== undefined && msg.topic !== '') {
@@ -50,24 +52,32 @@ export function wireCheckNode(node: Node, check: string, mode: CheckMode, run: C
     }
     const prior: Finding[] = Array.isArray(msg.findings) ? msg.findings : [];
     // The usual case (no earlier finding of this check) keeps the array instead of copying it.
-    msg.findings = prior.some((f) => f.check === check) ? prior.filter((f) => f.check !== check) : prior;
-    const finish = (outcome: CheckOutcome) => {
-      appendFindings(msg, check, outcome.findings);
-      if (outcome.erp) msg.erp = Object.assign(msg.erp !== null && typeof msg.erp === 'object' ? msg.erp : {}, outcome.erp);
-      const blocked = outcome.findings.length > 0 && hasBlocking(msg.findings!.filter((f) => f.check === check));
-      status.add(blocked ? 'flagged' : 'passed');
-      send(mode === 'divert' && blocked ? [null, raw] : [raw, null]);
-    };
+    msg.findings = hasFindingOf(prior, check) ? prior.filter((f) => f.check !== check) : prior;
     const parsed = safeParseOrder(msg.payload);
     if (!parsed.success) {
-      finish({ findings: [{ code: 'PAYLOAD_INVALID', severity: 'error', message: `msg.payload is not a Shopify order: ${formatZodError(parsed.error)}` }] });
+      finish(at, msg, send, { findings: [{ code: 'PAYLOAD_INVALID', severity: 'error', message: `msg.payload is not a Shopify order: ${formatZodError(parsed.error)}` }] });
       return;
     }
     msg.payload = parsed.data; // the validated object: the next node recognises it instead of parsing again
-    // A check that answers synchronously (no lookup, or every lookup cached) costs no promise.
+    // A check that answers synchronously (no lookup, or every lookup cached) costs no promise (and no closure).
     const outcome = run(parsed.data, msg);
-    if (isThenable(outcome)) return Promise.resolve(outcome).then(finish);
-    finish(outcome);
+    if (isThenable(outcome)) return Promise.resolve(outcome).then((o) => finish(at, msg, send, o));
+    finish(at, msg, send, outcome);
   }, (err) => status.fail(err.message));
   return status;
+}
+
+function hasFindingOf(findings: readonly Finding[], check: string): boolean {
+  for (const f of findings) if (f.check === check) return true;
+  return false;
+}
+
+/** Files the outcome on the message (findings replaced for this check, msg.erp filled in place) and sends it on. */
+function finish(at: { check: string; mode: CheckMode; status: StatusCounter }, msg: OrderMessage, send: Send, outcome: CheckOutcome): void {
+  appendFindings(msg, at.check, outcome.findings);
+  if (outcome.erp) msg.erp = Object.assign(msg.erp !== null && typeof msg.erp === 'object' ? msg.erp : {}, outcome.erp);
+  const blocked = outcome.findings.length > 0 && hasBlocking(msg.findings!.filter((f) => f.check === at.check));
+  at.status.add(blocked ? 'flagged' : 'passed');
+  const raw = msg as unknown as NodeMessageInFlow;
+  send(at.mode === 'divert' && blocked ? [null, raw] : [raw, null]);
 }
