@@ -488,8 +488,14 @@ export class SqliteJournal implements OrderJournal {
    */
   private ledger(): ReservationLedger {
     if (this.ledgerLocked && this.ledgerCache) return this.ledgerCache;
-    // Only this journal's write transactions (BEGIN IMMEDIATE) run here: inside one, no other connection commits.
+    const ledger = this.currentLedger();
+    // Set once the ledger is known current. Only this journal's write transactions (BEGIN IMMEDIATE) run
+    // here: inside one, no other connection commits until it ends.
     this.ledgerLocked = this.db.inTransaction;
+    return ledger;
+  }
+
+  private currentLedger(): ReservationLedger {
     const dataVersion = this.s.dataVersion.get() as number;
     if (this.ledgerCache && dataVersion === this.ledgerDataVersion) return this.ledgerCache;
     const changes = this.s.reservationChanges.get() as number;
