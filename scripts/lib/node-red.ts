@@ -15,9 +15,12 @@ export interface NodeRedOptions {
   startTimeoutMs?: number;
   /** More settings.js entries (plain JSON values), e.g. adminAuth for a test of the admin API's permissions. */
   extraSettings?: Record<string, unknown>;
+  /** httpAdminRoot, e.g. `/admin`: the editor and admin API there, off the flows' HTTP routes (default `/`). */
+  adminRoot?: string;
 }
 
 export interface NodeRed {
+  /** Where the flows' HTTP routes are (httpNodeRoot `/`). */
   url: string;
   /** Replaces all flows (as a full deploy from the editor); config-node credentials ride on `credentials`. */
   deploy(flow: FlowNode[]): Promise<void>;
@@ -58,7 +61,9 @@ const API = { 'Node-RED-API-Version': 'v2' };
 /** Starts Node-RED 4.1 as a child process on 127.0.0.1 with a fresh settings.js in `userDir`. */
 export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRed> {
   mkdirSync(opts.userDir, { recursive: true });
-  writeFileSync(path.join(opts.userDir, 'settings.js'), settingsJs(opts.packageRoot, opts.port, opts.extraSettings));
+  const adminRoot = opts.adminRoot ?? '';
+  const extra = adminRoot ? { ...opts.extraSettings, httpAdminRoot: adminRoot } : opts.extraSettings;
+  writeFileSync(path.join(opts.userDir, 'settings.js'), settingsJs(opts.packageRoot, opts.port, extra));
   const redJs = require.resolve('node-red/red.js', { paths: [opts.packageRoot] });
   const child: ChildProcess = spawn(process.execPath, [redJs, '-u', opts.userDir, '-p', String(opts.port)], {
     cwd: opts.userDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false' },
@@ -78,7 +83,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRed> {
   void exited.then(() => { hasExited = true; });
 
   const url = `http://127.0.0.1:${opts.port}`;
-  const http = axios.create({ baseURL: url, headers: API, timeout: 15_000 });
+  const http = axios.create({ baseURL: `${url}${adminRoot}`, headers: API, timeout: 15_000 });
   const stop = async () => {
     if (hasExited) return;
     child.kill('SIGINT');
