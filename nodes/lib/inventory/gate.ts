@@ -153,7 +153,7 @@ export class InventoryGate {
     const outcome = { findings: alloc.findings, locations: alloc.locations };
     // A re-checked order (orders/updated, a released hold) usually holds this very reservation already
     // (the same units per item + location, for the same lines): then nothing is written.
-    if (!(ownRows.length && sameReservation(ownRows, alloc.reservations) && sameLines(tx.reservedLines(key), alloc.reservations))) {
+    if (!(own && sameReservation(own, alloc.reservations) && sameLines(tx.reservedLines(key), alloc.reservations))) {
       for (const r of alloc.reservations) r.stockReadAt = readAt(r.item);
       const r = tx.reserve(key, alloc.reservations);
       // Cannot fail with the figures just read in this transaction; if it does, it says why.
@@ -217,10 +217,9 @@ function sameLines(held: readonly ReservedLine[], wanted: readonly ReservationLi
   return want.every((w) => held.some((h) => h.lineItemId === w.lineItemId && h.item === w.item && h.location === w.location && h.quantity === w.quantity));
 }
 
-/** Whether the journal already holds exactly these quantities for the order (as reserve() would file them: summed per item + location, zeros dropped). */
-function sameReservation(held: readonly { item: string; location: string; quantity: number }[], wanted: readonly ReservationLine[]): boolean {
+/** Whether the order's rows (by item + location, see placeMap) hold exactly these quantities, as reserve() would file them: summed per item + location, zeros dropped. */
+function sameReservation(have: ReadonlyMap<string, number>, wanted: readonly ReservationLine[]): boolean {
   const want = placeMap(wanted.filter((w) => w.quantity > 0));
-  const have = placeMap(held);
   if (want.size !== have.size) return false;
   for (const [k, q] of want) if (have.get(k) !== q) return false;
   return true;
